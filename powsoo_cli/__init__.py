@@ -1,0 +1,1 @@
+"""Command-line companion for the Powsoo voice-widget API."""

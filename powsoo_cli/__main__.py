@@ -1,0 +1,66 @@
+"""Entry point: run the command tree and turn every failure into an exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from powsoo_cli.exit_codes import ExitCode
+
+BROKEN_PIPE_EXIT = 141  # what a shell reports for a process killed by SIGPIPE
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    # Treated as Ctrl-C, so connections close the same way.
+    raise KeyboardInterrupt
+
+
+def _silence_stdout() -> None:
+    # After a broken pipe, flushing at exit would raise again: point at devnull.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    from typer import Abort, TyperException
+
+    from powsoo_cli import runtime
+    from powsoo_cli.cli import app
+    from powsoo_cli.errors import PowsooError
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    args = list(sys.argv[1:] if argv is None else argv)
+    runtime.DEBUG = "--debug" in args or os.environ.get("POWSOO_DEBUG") == "1"
+
+    try:
+        code = app(args=args, prog_name="powsoo", standalone_mode=False)
+    except PowsooError as exc:
+        runtime.report(exc)
+        code = exc.exit_code
+    except (Abort, KeyboardInterrupt):
+        code = ExitCode.INTERRUPTED
+    except TyperException as exc:  # typer's own click: usage errors and friends
+        runtime.report_usage(exc)
+        code = getattr(exc, "exit_code", ExitCode.USAGE)
+    except BrokenPipeError:
+        _silence_stdout()
+        code = BROKEN_PIPE_EXIT
+    except Exception as exc:  # the last line of defence: never a bare traceback
+        runtime.report_unexpected(exc)
+        code = ExitCode.PROBLEM
+
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = BROKEN_PIPE_EXIT
+    sys.exit(code if isinstance(code, int) else ExitCode.SUCCESS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One module per command: validate input, call the client, render."""

@@ -1,0 +1,97 @@
+"""Our exception tree. The client raises these; commands turn them into exits.
+
+    PowsooError                 anything this tool reports to its user
+    ├── UsageError              bad input from the user; nothing was sent (exit 2)
+    ├── ApiError                the API answered with an error status (exit 1, 4)
+    ├── BadResponse             the API answered, but not in a form we can use
+    └── TransportError          the API could not be reached at all (exit 3)
+        └── StreamStalled       an open stream went silent for too long
+
+Every message is already redacted: no token can travel inside an exception.
+"""
+
+from __future__ import annotations
+
+from powsoo_cli.exit_codes import ExitCode
+from powsoo_cli.redact import redact
+
+
+class PowsooError(Exception):
+    """Base class: a one-line message, an optional hint and an exit code."""
+
+    exit_code: int = ExitCode.PROBLEM
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(redact(message))
+        self.hint = redact(hint) if hint else None
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class UsageError(PowsooError):
+    """Raised when user input is invalid before any request is made."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ApiError(PowsooError):
+    """Raised when the API answers with a non-success status."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str | None,
+        message: str,
+        request_id: str | None,
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.api_message = redact(message)
+        self.request_id = request_id
+        label = code or f"HTTP {status}"
+        text = f"{label} (HTTP {status}): {self.api_message}"
+        if request_id:
+            text += f" [request {request_id}]"
+        super().__init__(text, hint=hint)
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        if self.status == 401:
+            return ExitCode.TOKEN_REJECTED
+        return ExitCode.PROBLEM
+
+
+class BadResponse(PowsooError):
+    """Raised when a success answer cannot be read (bad JSON, wrong shape)."""
+
+    def __init__(
+        self, message: str, *, request_id: str | None = None, hint: str | None = None
+    ) -> None:
+        self.request_id = request_id
+        if request_id:
+            message += f" [request {request_id}]"
+        super().__init__(message, hint=hint)
+
+
+class TransportError(PowsooError):
+    """Raised when no answer came back: name lookup, connect, TLS or timeout."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+    def __init__(self, message: str, *, kind: str, hint: str | None = None) -> None:
+        self.kind = kind  # "dns", "connect", "tls", "timeout", "protocol", "proxy"
+        super().__init__(message, hint=hint)
+
+
+class StreamStalled(TransportError):
+    """Raised when an open stream sends nothing for longer than allowed."""
+
+    def __init__(self, silent_for: float) -> None:
+        self.silent_for = silent_for
+        super().__init__(
+            f"the event stream sent nothing for {silent_for:.0f} s", kind="timeout"
+        )

@@ -1,0 +1,1 @@
+"""Rich renderables and JSON shapes; no HTTP here."""

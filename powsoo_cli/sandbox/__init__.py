@@ -1,0 +1,1 @@
+"""The Powsoo API emulated on loopback, with demo widgets for every failure."""
