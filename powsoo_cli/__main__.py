@@ -12,6 +12,7 @@ from typing import NoReturn
 from powsoo_cli.exit_codes import ExitCode
 
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process killed by SIGPIPE
+COMPLETE_VAR = "_POWSOO_COMPLETE"
 
 
 def _on_sigterm(signum: int, frame: object) -> NoReturn:
@@ -34,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     from powsoo_cli.errors import PowsooError
 
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if os.environ.get(COMPLETE_VAR):
+        # A shell asking for completions: typer answers and exits.
+        from typer.completion import completion_init
+
+        completion_init()
     args = list(sys.argv[1:] if argv is None else argv)
     runtime.DEBUG = "--debug" in args or os.environ.get("POWSOO_DEBUG") == "1"
 

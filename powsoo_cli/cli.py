@@ -11,6 +11,7 @@ import typer
 
 from powsoo_cli.commands import (
     check_origin,
+    completion,
     config_show,
     explain,
     get_config,
@@ -109,5 +110,6 @@ app.command("mint-token")(mint_token.command)
 app.command("check-origin")(check_origin.command)
 app.command("explain")(explain.command)
 app.command("sandbox")(sandbox.command)
+app.command("completion")(completion.command)
 config_app.command("show")(config_show.command)
 app.add_typer(config_app, name="config")

@@ -76,7 +76,7 @@ def run_cli(capfd: pytest.CaptureFixture[str]) -> object:
     return run
 
 
-def run_process(
+def spawn_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 30, **kw: object
 ) -> subprocess.CompletedProcess[str]:
     """Run ``powsoo ARGS`` as a real child process."""
@@ -90,3 +90,9 @@ def run_process(
         check=False,
         **kw,  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture
+def run_process() -> object:
+    """`spawn_cli` as a fixture: ``run_process(*args, env=..., timeout=...)``."""
+    return spawn_cli

@@ -1,0 +1,1 @@
+complete --command powsoo --no-files --arguments "(env _POWSOO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) powsoo)" --condition "env _POWSOO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) powsoo"
