@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     signal.signal(signal.SIGTERM, _on_sigterm)
     if os.environ.get(COMPLETE_VAR):
         # A shell asking for completions: typer answers and exits.
-        from typer.completion import completion_init
+        from typer._completion_classes import completion_init
 
         completion_init()
     args = list(sys.argv[1:] if argv is None else argv)

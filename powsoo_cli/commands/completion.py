@@ -15,7 +15,7 @@ class Shell(str, Enum):
 
 
 def completion_script(shell: str) -> str:
-    from typer.completion import get_completion_script
+    from typer._completion_shared import get_completion_script
 
     from powsoo_cli.__main__ import COMPLETE_VAR
 
