@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 PROGRAM = "powsoo"
+PIPE_WIDTH = 120
 
 
 def styling_enabled(stream: TextIO) -> bool:
@@ -33,6 +34,11 @@ def styling_enabled(stream: TextIO) -> bool:
         return False
 
 
+def _width_is_known(stream: TextIO) -> bool:
+    # Without a terminal or COLUMNS rich assumes 80 columns; a pipe gets room.
+    return "COLUMNS" in os.environ or stream.isatty()
+
+
 def _make_console(stream: TextIO) -> Console:
     from rich.console import Console
 
@@ -44,8 +50,7 @@ def _make_console(stream: TextIO) -> Console:
         color_system="auto" if styled else None,
         highlight=False,
         emoji=False,
-        # Without a terminal rich assumes 80 columns; a pipe gets room instead.
-        width=None if styled or stream.isatty() else 120,
+        width=None if styled or _width_is_known(stream) else PIPE_WIDTH,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -33,9 +34,11 @@ def entry_view(info: ErrorInfo) -> RenderableType:
         f"HTTP {_status(info)} · {_where(info)} · exit code {info.exit_code}",
         style="dim",
     )
-    causes = Text()
+    causes = Table.grid(padding=(0, 1))
+    causes.add_column(justify="right")
+    causes.add_column(overflow="fold")
     for number, cause in enumerate(info.causes, start=1):
-        causes.append(f"  {number}. {cause}\n")
+        causes.add_row(f"{number}.", cause)
     return Group(
         heading,
         facts,
@@ -43,9 +46,10 @@ def entry_view(info: ErrorInfo) -> RenderableType:
         Text(info.meaning),
         Text(""),
         Text("Likely causes", style="bold"),
-        causes,
+        Padding(causes, (0, 0, 0, 2)),
+        Text(""),
         Text("Fix", style="bold"),
-        Text("  " + info.fix),
+        Padding(Text(info.fix), (0, 0, 0, 2)),
     )
 
 
