@@ -16,7 +16,9 @@ from powsoo_cli.commands import (
     explain,
     get_config,
     mint_token,
+    post_result,
     sandbox,
+    send_card,
 )
 from powsoo_cli.runtime import GlobalOptions
 
@@ -26,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich-formatted help would import rich on every --help.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 config_app = typer.Typer(help="Inspect the effective configuration.")
@@ -110,6 +114,8 @@ app.command("mint-token")(mint_token.command)
 app.command("check-origin")(check_origin.command)
 app.command("explain")(explain.command)
 app.command("sandbox")(sandbox.command)
+app.command("send-card")(send_card.command)
+app.command("post-result")(post_result.command)
 app.command("completion")(completion.command)
 config_app.command("show")(config_show.command)
 app.add_typer(config_app, name="config")

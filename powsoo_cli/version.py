@@ -1,16 +1,12 @@
-"""The version, read from the installed package's metadata (its one source)."""
+"""The version: one place, ``powsoo_cli.__version__``, which the build also
+writes into the package metadata (see ``[tool.hatch.version]``).
 
-from functools import cache
+Reading it from ``importlib.metadata`` at run time would cost more than the
+rest of ``powsoo --version`` put together.
+"""
 
-DISTRIBUTION = "powsoo-cli"
+from powsoo_cli import __version__
 
 
-@cache
 def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as distribution_version
-
-    try:
-        return distribution_version(DISTRIBUTION)
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
+    return __version__
