@@ -240,13 +240,23 @@ class PowsooClient:
         return reply
 
     def post_result(
-        self, call_id: str, session_token: str, request: ResultRequest
+        self,
+        call_id: str,
+        session_token: str,
+        request: ResultRequest,
+        *,
+        origin: str | None = None,
     ) -> Reply[None]:
-        """POST /v1/sessions/{callId}/results; 204 means accepted."""
+        """POST /v1/sessions/{callId}/results; 204 means accepted.
+
+        ``origin`` is not checked by the API here (§13 #16); diagnose sends
+        it, as a browser would, to see the CORS headers of the answer.
+        """
         register_secret(session_token)
         response, elapsed = self._send(
             "POST",
             f"/v1/sessions/{quote(call_id, safe='')}/results",
+            origin=origin,
             session_token=session_token,
             json_body=request.model_dump(exclude_none=True),
         )
@@ -278,12 +288,14 @@ class PowsooClient:
         *,
         last_event_id: str | None = None,
         read_timeout: float | None = None,
+        origin: str | None = None,
     ) -> Iterator[httpx.Response]:
         """GET /v1/sessions/{callId}/stream; yields the open response.
 
         The caller reads ``iter_bytes()`` and decodes the events itself. A
         non-2xx status raises `ApiError`; a 2xx that is not an event stream
-        raises `BadResponse` before any byte is handed over.
+        raises `BadResponse` before any byte is handed over. ``origin`` is
+        sent only to see the answer's CORS headers, as for `post_result`.
         """
         register_secret(session_token)
         headers = {"accept": "text/event-stream", "cache-control": "no-cache"}
@@ -293,6 +305,7 @@ class PowsooClient:
         request = self._build(
             "GET",
             url,
+            origin=origin,
             session_token=session_token,
             headers=headers,
             read_timeout=read_timeout,
@@ -422,6 +435,7 @@ class PowsooClient:
             code=error.code,
             message=error.message,
             request_id=error.request_id or _request_id(response),
+            headers=response.headers,
         )
 
     @staticmethod

@@ -12,6 +12,8 @@ Every message is already redacted: no token can travel inside an exception.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from powsoo_cli.exit_codes import ExitCode
 from powsoo_cli.redact import redact
 
@@ -47,9 +49,12 @@ class ApiError(PowsooError):
         message: str,
         request_id: str | None,
         hint: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.status = status
         self.code = code
+        # The answer's headers, for checks that read CORS or Date on errors.
+        self.headers = headers
         self.api_message = redact(message)
         self.request_id = request_id
         label = code or f"HTTP {status}"

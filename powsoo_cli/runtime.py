@@ -101,8 +101,15 @@ def debug(text: str) -> None:
 
 
 @contextmanager
-def open_client(options: GlobalOptions) -> Iterator[PowsooClient]:
-    """A client for the effective API, with the embedded sandbox if needed."""
+def open_client(
+    options: GlobalOptions, *, sandbox_heartbeat: float | None = None
+) -> Iterator[PowsooClient]:
+    """A client for the effective API, with the embedded sandbox if needed.
+
+    ``sandbox_heartbeat`` overrides the embedded sandbox's heartbeat interval
+    unless the user set ``heartbeat_interval`` themselves: diagnose waits for
+    a heartbeat and should not sit out the 15 s default on the demo.
+    """
     from powsoo_cli.client import PowsooClient
 
     settings = options.settings
@@ -112,9 +119,11 @@ def open_client(options: GlobalOptions) -> Iterator[PowsooClient]:
         from powsoo_cli.sandbox.server import start_in_thread
         from powsoo_cli.sandbox.state import SandboxConfig
 
-        sandbox = start_in_thread(
-            SandboxConfig(heartbeat_interval=settings.heartbeat_interval)
-        )
+        interval = settings.heartbeat_interval
+        user_set = options.loaded().sources["heartbeat_interval"] != "default"
+        if sandbox_heartbeat is not None and not user_set:
+            interval = sandbox_heartbeat
+        sandbox = start_in_thread(SandboxConfig(heartbeat_interval=interval))
         base_url = sandbox.url
         if options.debug:
             debug(f"embedded sandbox listening on {base_url}")

@@ -74,7 +74,8 @@ def test_wide_characters_keep_columns_aligned():
     lines = render(table, 80)
 
     starts = {
-        cell_len(line[: line.index(value)]) for line, (_, value) in zip(lines, rows)
+        cell_len(line[: line.index(value)])
+        for line, (_, value) in zip(lines, rows, strict=True)
     }
     assert starts == {cell_len("mode") + 2}
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
 from powsoo_cli.errors import UsageError
 from powsoo_cli.runtime import GlobalOptions
+
+if TYPE_CHECKING:
+    from powsoo_cli.session_store import SavedSession
 
 
 def options(ctx: typer.Context) -> GlobalOptions:
@@ -52,3 +56,39 @@ def diagnose_hint(widget: str, origin: str) -> Iterator[None]:
                 f"powsoo diagnose {widget} --origin {origin}"
             )
         raise
+
+
+def saved_call(
+    opts: GlobalOptions, call_id: str | None
+) -> tuple[GlobalOptions, str, SavedSession | None]:
+    """The call to act on: CALL_ID, else the one mint-token saved last.
+
+    Returns the options to use, the call id, and the saved session when it is
+    for that call. A call lives on the API that minted it, so the saved base
+    URL is used unless --base-url or --env says otherwise.
+    """
+    from dataclasses import replace
+
+    from powsoo_cli import console, session_store
+
+    saved = session_store.load()
+    if call_id is None:
+        if saved is None:
+            raise UsageError(
+                "no call id given and no saved session",
+                hint="pass the CALL_ID, or mint one first: powsoo mint-token "
+                "WIDGET --origin ORIGIN",
+            )
+        call_id = saved.call_id
+        console.message(f"using the saved session: call {call_id}", style="dim")
+    if not call_id:
+        raise UsageError("the call id is empty")
+
+    if saved is None or saved.call_id != call_id:
+        return opts, call_id, None
+    if opts.base_url is None and opts.env is None:
+        opts = replace(opts, base_url=saved.base_url, _loaded=None)
+        console.message(
+            f"talking to {saved.base_url}, where this call was minted", style="dim"
+        )
+    return opts, call_id, saved
