@@ -27,6 +27,13 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+def _typer_saw_broken_pipe() -> bool:
+    # typer catches EPIPE itself, wraps stdout and exits 1; we want 141.
+    from typer._click.utils import PacifyFlushWrapper
+
+    return isinstance(sys.stdout, PacifyFlushWrapper)
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     from typer import Abort, TyperException
 
@@ -54,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         runtime.report_usage(exc)
         code = getattr(exc, "exit_code", ExitCode.USAGE)
     except BrokenPipeError:
+        _silence_stdout()
+        code = BROKEN_PIPE_EXIT
+    except SystemExit:
+        if not _typer_saw_broken_pipe():
+            raise
         _silence_stdout()
         code = BROKEN_PIPE_EXIT
     except Exception as exc:  # the last line of defence: never a bare traceback
