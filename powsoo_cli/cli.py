@@ -13,12 +13,14 @@ from powsoo_cli.commands import (
     check_origin,
     completion,
     config_show,
+    diagnose,
     explain,
     get_config,
     mint_token,
     post_result,
     sandbox,
     send_card,
+    watch_events,
 )
 from powsoo_cli.runtime import GlobalOptions
 
@@ -109,6 +111,7 @@ def main(
     )
 
 
+app.command("diagnose")(diagnose.command)
 app.command("get-config")(get_config.command)
 app.command("mint-token")(mint_token.command)
 app.command("check-origin")(check_origin.command)
@@ -117,5 +120,6 @@ app.command("sandbox")(sandbox.command)
 app.command("send-card")(send_card.command)
 app.command("post-result")(post_result.command)
 app.command("completion")(completion.command)
+app.command("watch-events")(watch_events.command)
 config_app.command("show")(config_show.command)
 app.add_typer(config_app, name="config")

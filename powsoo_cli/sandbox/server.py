@@ -20,7 +20,9 @@ STARTUP_TIMEOUT = 10.0
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind first, so that port 0 gives a free port we know before serving."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when
+    # their proto says TCP; without it keep-alive answers wait ~40 ms (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
