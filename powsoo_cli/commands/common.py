@@ -12,6 +12,8 @@ from powsoo_cli.errors import UsageError
 from powsoo_cli.runtime import GlobalOptions
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from powsoo_cli.session_store import SavedSession
 
 
@@ -92,3 +94,48 @@ def saved_call(
             f"talking to {saved.base_url}, where this call was minted", style="dim"
         )
     return opts, call_id, saved
+
+
+def session_token_for(
+    call_id: str,
+    *,
+    given: tuple[str | None, ...],
+    setting: SecretStr | None,
+    saved: SavedSession | None,
+) -> str:
+    """The token to use: the given ones in order (a flag, a pasted URL's), then
+    POWSOO_SESSION_TOKEN or the config file, then the saved session's."""
+    from powsoo_cli import console
+    from powsoo_cli.redact import register_secret
+
+    saved_token = saved.session_token if saved is not None else None
+    from_setting = setting.get_secret_value() if setting is not None else None
+    token = next((t for t in given if t), None) or from_setting or saved_token
+    if not token:
+        raise UsageError(
+            f"no session token for call {call_id}",
+            hint="pass --token sst_…, set POWSOO_SESSION_TOKEN, or mint the call "
+            "with powsoo mint-token",
+        )
+    if any(char.isspace() for char in token):
+        raise UsageError("the session token contains white space")
+
+    register_secret(token)
+    if token == saved_token and saved is not None and _expired(saved.expires_at):
+        console.warn(
+            f"the saved session expired at {saved.expires_at}; the API will "
+            "probably refuse its token"
+        )
+    return token
+
+
+def _expired(stamp: str) -> bool:
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when <= datetime.now(timezone.utc)

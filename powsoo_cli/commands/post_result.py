@@ -135,7 +135,7 @@ def command(
     from pydantic import ValidationError
 
     from powsoo_cli import cards, console
-    from powsoo_cli.commands.common import saved_call
+    from powsoo_cli.commands.common import saved_call, session_token_for
     from powsoo_cli.errors import ApiError, UsageError
     from powsoo_cli.models import ResultRequest
     from powsoo_cli.render.calls import timing_line
@@ -185,7 +185,9 @@ def command(
         raise UsageError(f"the result is invalid: {where}: {first['msg']}") from None
 
     opts, call_id, saved = saved_call(options(ctx), call_id)
-    session_token = resolve_token(token, opts.settings.session_token, saved, call_id)
+    session_token = session_token_for(
+        call_id, given=(token,), setting=opts.settings.session_token, saved=saved
+    )
     if opts.settings.api_base_url is None:
         raise UsageError(
             "the embedded sandbox starts empty, so it has no call to answer",
@@ -221,48 +223,6 @@ def command(
                 "requestId": reply.request_id,
             }
         )
-
-
-def resolve_token(
-    flag: str | None,
-    setting: object,
-    saved: SavedSession | None,
-    call_id: str,
-) -> str:
-    """--token, else POWSOO_SESSION_TOKEN (or the config), else the saved one."""
-    from pydantic import SecretStr
-
-    from powsoo_cli import console
-    from powsoo_cli.errors import UsageError
-
-    if flag:
-        return flag
-    if isinstance(setting, SecretStr) and setting.get_secret_value():
-        return setting.get_secret_value()
-    if saved is not None:
-        if _expired(saved.expires_at):
-            console.warn(
-                f"the saved session expired at {saved.expires_at}; the API will "
-                "probably refuse its token"
-            )
-        return saved.session_token
-    raise UsageError(
-        f"no session token for call {call_id}",
-        hint="pass --token or set POWSOO_SESSION_TOKEN; mint-token saves the "
-        "token of the call it mints",
-    )
-
-
-def _expired(stamp: str) -> bool:
-    from datetime import datetime, timezone
-
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when <= datetime.now(timezone.utc)
 
 
 def explain_failure(

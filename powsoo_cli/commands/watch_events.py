@@ -237,7 +237,7 @@ def command(
     from dataclasses import replace
 
     from powsoo_cli import console, session_store
-    from powsoo_cli.commands.common import saved_call
+    from powsoo_cli.commands.common import saved_call, session_token_for
     from powsoo_cli.redact import register_secret
 
     register_secret(token)
@@ -269,24 +269,12 @@ def command(
         opts, call_id, saved = saved_call(opts, target)
 
     settings = opts.loaded(heartbeat_interval=heartbeat_interval).settings
-    env_token = settings.session_token
-    session_token = (
-        token
-        or url_token
-        or (env_token.get_secret_value() if env_token else None)
-        or (saved.session_token if saved else None)
+    session_token = session_token_for(
+        call_id,
+        given=(token, url_token),
+        setting=settings.session_token,
+        saved=saved,
     )
-    if not session_token:
-        raise UsageError(
-            f"no session token for call {call_id}",
-            hint="pass --token sst_…, set POWSOO_SESSION_TOKEN, or mint the call "
-            "with powsoo mint-token",
-        )
-    if session_token != session_token.strip() or any(
-        char.isspace() for char in session_token
-    ):
-        raise UsageError("the session token contains white space")
-    register_secret(session_token)
 
     if saved is None:
         # §13 #6: the API likely keeps only the newest listener of a call.
