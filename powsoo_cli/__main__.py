@@ -12,7 +12,6 @@ from typing import NoReturn
 from powsoo_cli.exit_codes import ExitCode
 
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process killed by SIGPIPE
-COMPLETE_VAR = "_POWSOO_COMPLETE"
 
 
 def _on_sigterm(signum: int, frame: object) -> NoReturn:
@@ -34,21 +33,38 @@ def _typer_saw_broken_pipe() -> bool:
     return isinstance(sys.stdout, PacifyFlushWrapper)
 
 
+def _rich_saw_broken_pipe() -> bool:
+    # rich catches EPIPE itself, goes quiet and exits 1; we want 141 here too.
+    from powsoo_cli import console
+
+    return console.out.cache_info().currsize > 0 and console.out().quiet
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
+    from powsoo_cli import completing
+    from powsoo_cli.command_table import command_in
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    completion = completing.requested()
+    selected = command_in(completing.words_before_cursor() if completion else args)
+    if selected is None and "--version" in args and not completion:
+        # Answered before typer is even imported: the quickest path there is.
+        from powsoo_cli.version import version
+
+        sys.stdout.write(f"powsoo {version()}\n")
+        sys.exit(ExitCode.SUCCESS)
+
     from typer import Abort, TyperException
 
     from powsoo_cli import runtime
-    from powsoo_cli.cli import app
+    from powsoo_cli.cli import build_app
     from powsoo_cli.errors import PowsooError
 
     signal.signal(signal.SIGTERM, _on_sigterm)
-    if os.environ.get(COMPLETE_VAR):
-        # A shell asking for completions: typer answers and exits.
-        from typer._completion_classes import completion_init
-
-        completion_init()
-    args = list(sys.argv[1:] if argv is None else argv)
+    if completion:
+        completing.install()  # typer answers the shell, then exits
     runtime.DEBUG = "--debug" in args or os.environ.get("POWSOO_DEBUG") == "1"
+    app = build_app(selected)
 
     try:
         code = app(args=args, prog_name="powsoo", standalone_mode=False)
@@ -64,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _silence_stdout()
         code = BROKEN_PIPE_EXIT
     except SystemExit:
-        if not _typer_saw_broken_pipe():
+        if not (_typer_saw_broken_pipe() or _rich_saw_broken_pipe()):
             raise
         _silence_stdout()
         code = BROKEN_PIPE_EXIT

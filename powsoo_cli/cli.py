@@ -1,40 +1,22 @@
-"""The command tree on one screen. Command modules import their heavy
-dependencies inside the command body, so ``--help``, ``--version`` and shell
-completion load nothing but typer.
+"""The command tree on one screen.
+
+Only the command being run is built in full: typer reads every parameter of
+a command it registers, which costs more than the rest of ``--help``. The
+others are registered as stubs carrying just their name and summary, which
+is all that the top-level help and command-name completion show.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Annotated
 
 import typer
 
-from powsoo_cli.commands import (
-    check_origin,
-    completion,
-    config_show,
-    diagnose,
-    explain,
-    get_config,
-    mint_token,
-    post_result,
-    sandbox,
-    send_card,
-    watch_events,
-)
+from powsoo_cli.command_table import COMMANDS, CONFIG_GROUP, CONFIG_SUMMARY
 from powsoo_cli.runtime import GlobalOptions
 
-app = typer.Typer(
-    name="powsoo",
-    help="Diagnose, watch and drive Powsoo voice widgets from the terminal.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # Plain help: rich-formatted help would import rich on every --help.
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-config_app = typer.Typer(help="Inspect the effective configuration.")
+GLOBAL_HELP = "Diagnose, watch and drive Powsoo voice widgets from the terminal."
 
 
 def show_version(value: bool) -> None:
@@ -45,8 +27,7 @@ def show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def main(
+def global_options(
     ctx: typer.Context,
     env: Annotated[
         str | None,
@@ -111,15 +92,37 @@ def main(
     )
 
 
-app.command("diagnose")(diagnose.command)
-app.command("get-config")(get_config.command)
-app.command("mint-token")(mint_token.command)
-app.command("check-origin")(check_origin.command)
-app.command("explain")(explain.command)
-app.command("sandbox")(sandbox.command)
-app.command("send-card")(send_card.command)
-app.command("post-result")(post_result.command)
-app.command("completion")(completion.command)
-app.command("watch-events")(watch_events.command)
-config_app.command("show")(config_show.command)
-app.add_typer(config_app, name="config")
+def _stub() -> None:
+    """Stands in for a command that is not being run."""
+
+
+def build_app(selected: str | None) -> typer.Typer:
+    """The command tree with ``selected`` built in full and the rest as stubs."""
+    app = typer.Typer(
+        name="powsoo",
+        help=GLOBAL_HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        # Plain help: rich-formatted help would import rich on every --help.
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(global_options)
+
+    for name, (module_name, summary) in COMMANDS.items():
+        if name == selected:
+            module = importlib.import_module(f"powsoo_cli.commands.{module_name}")
+            app.command(name, short_help=summary)(module.command)
+        else:
+            app.command(name, short_help=summary, add_help_option=False)(_stub)
+
+    config_app = typer.Typer(help=CONFIG_SUMMARY)
+    if selected == CONFIG_GROUP:
+        from powsoo_cli.commands import config_show
+
+        config_app.command("show")(config_show.command)
+    else:
+        config_app.command("show")(_stub)
+    app.add_typer(config_app, name=CONFIG_GROUP)
+    return app

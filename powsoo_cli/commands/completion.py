@@ -17,7 +17,7 @@ class Shell(str, Enum):
 def completion_script(shell: str) -> str:
     from typer._completion_shared import get_completion_script
 
-    from powsoo_cli.__main__ import COMPLETE_VAR
+    from powsoo_cli.completing import COMPLETE_VAR
 
     script = get_completion_script(
         prog_name="powsoo", complete_var=COMPLETE_VAR, shell=shell
