@@ -268,6 +268,17 @@ class SSEDecoder:
         self._reset_stream()
         raise EventTooLarge(what, size, self.max_event_bytes or 0, messages)
 
+    @property
+    def pending_bytes(self) -> int:
+        """The size of the event begun but not finished: its data lines so
+        far and the line not yet ended (unless that is a comment). If the
+        stream ends now, that event is lost: non-zero means a gap."""
+        size = sum(_utf8_size(line) + 1 for line in self._data)
+        partial = "".join(self._partial)
+        if partial and not partial.startswith(":"):
+            size += _utf8_size(partial)
+        return size
+
     def close(self) -> list[SSEMessage]:
         """End of stream: drop any unfinished event and reset for a new stream.
 

@@ -2,10 +2,12 @@
 
 `EventReader` opens ``GET /v1/sessions/{callId}/stream`` through the client,
 decodes it with `powsoo_cli.sse`, and yields the messages each network chunk
-completed. When the connection breaks, goes silent for three heartbeat
-intervals, or the server answers 5xx, it reconnects with exponential backoff
-and full jitter, sending ``Last-Event-ID`` once the stream has given ids. It
-never prints: every reconnect and possible gap is reported to a callback.
+completed. When the connection breaks, ends in the middle of an event, goes
+silent for three heartbeat intervals, or the server answers 5xx, it
+reconnects with exponential backoff and full jitter, sending
+``Last-Event-ID`` once the stream has given ids. It never prints: every
+reconnect and possible gap (an event cut short included) is reported to a
+callback.
 
 The API does not replay missed events (spec §6.2, §13 #4), so a reconnect
 after a drop can hide a card: the reader says so every time.
@@ -18,7 +20,8 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+import zlib
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -42,6 +45,9 @@ RETRY_CEILING = 60.0
 # Silence longer than this many heartbeat intervals means a dead connection.
 STALL_FACTOR = 3.0
 DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
+# A compressed body is unpacked at most this much at a time, so that a few
+# kilobytes of gzip that unpack to gigabytes meet max_event_bytes first.
+INFLATE_STEP = 64 * 1024
 
 # Statuses worth another try: the server or a proxy may recover.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -69,10 +75,11 @@ class EventReader:
 
     Iterate `batches()`; each list holds the messages one network chunk
     completed, in order. Iteration ends when the server closes the stream
-    cleanly after sending something (the call or session ended, §13 #5) or
-    when `stop()` is called; `end_reason` then says which. Failures that
-    retrying cannot fix (401, 404, a body that is not an event stream, an
-    oversized event, too many failed attempts) are raised as our errors.
+    cleanly, between events, after sending some (the call or session ended,
+    §13 #5) or when `stop()` is called; `end_reason` then says which.
+    Failures that retrying cannot fix (401, 404, a body that is not an event
+    stream, an oversized event, too many failed attempts) are raised as our
+    errors.
     """
 
     def __init__(
@@ -146,7 +153,7 @@ class EventReader:
                     last_data_at = time.monotonic()
 
                     feed = self._decoder.feed
-                    for chunk in response.iter_bytes():
+                    for chunk in body_chunks(response):
                         last_data_at = time.monotonic()
                         messages = feed(chunk)
                         if messages:
@@ -155,16 +162,28 @@ class EventReader:
                             yield messages
                         if self._stop.is_set():
                             break
+                    unfinished = self._decoder.pending_bytes
                     self._decoder.close()
 
                 if self._stop.is_set():
                     break
-                if received or not self._reconnect:
+                problem: PowsooError
+                if unfinished:
+                    # A body that ends at the socket's close cannot tell a
+                    # drop from an end, but a server ending the call would
+                    # not stop halfway through an event.
+                    problem = TransportError(
+                        "the stream ended in the middle of an event; "
+                        + _discarded(unfinished),
+                        kind="protocol",
+                    )
+                elif received or not self._reconnect:
                     self.end_reason = "closed"
                     return
-                problem: PowsooError = BadResponse(
-                    "the server closed the stream before sending any event"
-                )
+                else:
+                    problem = BadResponse(
+                        "the server closed the stream before sending any event"
+                    )
             except EventTooLarge as exc:
                 if exc.messages:
                     yield exc.messages
@@ -177,8 +196,9 @@ class EventReader:
                 # failures of opening the stream itself.
                 if self._stop.is_set():
                     break
+                unfinished = self._decoder.pending_bytes
                 self._decoder.close()
-                problem = self._describe_break(exc)
+                problem = self._describe_break(exc, unfinished)
             except ApiError as exc:
                 if not self._retryable(exc):
                     raise
@@ -229,11 +249,17 @@ class EventReader:
             finally:
                 self._response = None
 
-    def _describe_break(self, exc: httpx.HTTPError) -> PowsooError:
+    def _describe_break(self, exc: httpx.HTTPError, unfinished: int) -> PowsooError:
+        problem: TransportError
         if isinstance(exc, httpx.ReadTimeout):
-            return StreamStalled(self.stall_after)
-        detail = str(exc) or type(exc).__name__
-        return TransportError(f"the stream broke off: {detail}", kind="protocol")
+            problem = StreamStalled(self.stall_after)
+        else:
+            detail = str(exc) or type(exc).__name__
+            problem = TransportError(f"the stream broke off: {detail}", kind="protocol")
+        if unfinished:
+            text = f"{problem.message}; {_discarded(unfinished)}"
+            problem = TransportError(text, kind=problem.kind)
+        return problem
 
     @staticmethod
     def _retryable(exc: ApiError) -> bool:
@@ -270,3 +296,48 @@ def _retry_after(problem: PowsooError) -> float | None:
     headers = problem.headers if isinstance(problem, ApiError) else None
     value = (headers or {}).get("retry-after", "").strip()
     return float(value) if value.isdigit() else None
+
+
+def _discarded(size: int) -> str:
+    return f"an unfinished event ({size} bytes) was discarded"
+
+
+def body_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body's bytes as they arrive, unpacked from gzip or deflate in
+    bounded steps; httpx would unpack each network read whole, whatever its
+    size, and keep only the first member of a multi-member gzip body."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in {"gzip", "x-gzip", "deflate"}:
+        return _inflate(response.iter_raw(), encoding)
+    return response.iter_bytes()
+
+
+def _inflate(raw: Iterable[bytes], encoding: str) -> Iterator[bytes]:
+    # 32 + MAX_WBITS reads a gzip or a zlib header, whichever comes.
+    unpack = zlib.decompressobj(32 + zlib.MAX_WBITS)
+    fresh = True
+    for data in raw:
+        while True:
+            try:
+                out = unpack.decompress(data, INFLATE_STEP)
+            except zlib.error as exc:
+                if fresh and encoding == "deflate":
+                    # Some servers send deflate without its zlib wrapper.
+                    unpack = zlib.decompressobj(-zlib.MAX_WBITS)
+                    fresh = False
+                    continue
+                raise httpx.DecodingError(
+                    f"the {encoding} body could not be unpacked: {exc}"
+                ) from None
+            fresh = False
+            data = unpack.unconsumed_tail
+            if unpack.eof and unpack.unused_data:
+                # Another gzip member follows, as when each event is packed
+                # on its own.
+                data = unpack.unused_data
+                unpack = zlib.decompressobj(32 + zlib.MAX_WBITS)
+            if out:
+                yield out
+            # A full step may leave output inside zlib with no input left.
+            if not data and len(out) < INFLATE_STEP:
+                break
