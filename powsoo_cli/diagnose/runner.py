@@ -105,11 +105,28 @@ def _timed(check: Check, run: Run) -> CheckResult:
     return found
 
 
+_shared_pool: ThreadPoolExecutor | None = None
+_shared_pool_lock = threading.Lock()
+
+
+def check_pool() -> ThreadPoolExecutor:
+    """One pool for every diagnosis in this process.
+
+    A fleet run diagnoses several widgets at once; a pool per widget would
+    start thousands of threads that then fight over the GIL.
+    """
+    global _shared_pool
+    with _shared_pool_lock:
+        if _shared_pool is None:
+            _shared_pool = ThreadPoolExecutor(WORKERS, "powsoo-check")
+        return _shared_pool
+
+
 def run_checks(run: Run, checks: list[Check]) -> list[CheckResult]:
     """Run ``checks`` in dependency order, independent ones concurrently."""
     pending = {c.id: c for c in checks}
     known = set(pending)
-    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="powsoo-check")
+    pool = check_pool()
     running: dict[Future[CheckResult], Check] = {}
     try:
         while pending or running:
@@ -128,10 +145,10 @@ def run_checks(run: Run, checks: list[Check]) -> list[CheckResult]:
         # Ctrl-C: checks in flight see the flag; give them a moment to close
         # their connections, so that an embedded sandbox stops cleanly.
         run.cancelled.set()
-        pool.shutdown(wait=False, cancel_futures=True)
+        for future in running:
+            future.cancel()
         wait(running, timeout=GRACE_SECONDS)
         raise
-    pool.shutdown()
     return [run.results[c.id] for c in checks]
 
 
