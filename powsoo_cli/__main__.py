@@ -54,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.stdout.write(f"powsoo {version()}\n")
         sys.exit(ExitCode.SUCCESS)
 
+    # We use no pydantic plugins; looking for them scans every installed
+    # package's metadata on the first model built.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
     from typer import Abort, TyperException
 
     from powsoo_cli import runtime

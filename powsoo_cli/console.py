@@ -84,6 +84,12 @@ def print_json(data: Any, *, compact: bool = False) -> None:
 
 def message(text: str, *, style: str | None = None) -> None:
     """A line for the person at the terminal, on stderr. Never markup."""
+    if not styling_enabled(sys.stderr):
+        # The same line rich would write, without the cost of importing it.
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+        return
+
     from rich.text import Text
 
     err().print(Text(text, style=style or ""), soft_wrap=True)

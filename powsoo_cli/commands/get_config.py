@@ -19,7 +19,7 @@ def command(
     Example: powsoo get-config wid_demo --origin https://shop.example
     """
     from powsoo_cli import console
-    from powsoo_cli.render.calls import config_view, timing_line
+    from powsoo_cli.render import timing_line
     from powsoo_cli.runtime import open_client
 
     opts = options(ctx)
@@ -30,6 +30,8 @@ def command(
     if json_output:
         console.print_json(reply.body.model_dump(mode="json"))
     else:
+        from powsoo_cli.render.calls import config_view
+
         console.out().print(config_view(widget, origin, reply.body))
     console.message(
         timing_line(reply.status, reply.elapsed, reply.request_id), style="dim"

@@ -33,7 +33,7 @@ def command(
     Example: powsoo mint-token wid_demo --origin https://shop.example
     """
     from powsoo_cli import console, session_store
-    from powsoo_cli.render.calls import timing_line, token_view
+    from powsoo_cli.render import timing_line
     from powsoo_cli.runtime import open_client
 
     opts = options(ctx)
@@ -53,6 +53,8 @@ def command(
     if json_output:
         console.print_json(token.model_dump(mode="json"))
     else:
+        from powsoo_cli.render.calls import token_view
+
         console.out().print(token_view(token, show_secrets=show_secrets))
     console.message(
         timing_line(reply.status, reply.elapsed, reply.request_id), style="dim"

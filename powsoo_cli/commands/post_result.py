@@ -138,7 +138,7 @@ def command(
     from powsoo_cli.commands.common import saved_call, session_token_for
     from powsoo_cli.errors import ApiError, UsageError
     from powsoo_cli.models import ResultRequest
-    from powsoo_cli.render.calls import timing_line
+    from powsoo_cli.render import timing_line
     from powsoo_cli.runtime import open_client
 
     # Everything is checked before anything is sent.

@@ -87,8 +87,3 @@ def token_view(token: VoiceToken, *, show_secrets: bool) -> RenderableType:
     for key, value in (token.model_extra or {}).items():
         rows.append((key, _plain(value)))
     return key_value_table(rows)
-
-
-def timing_line(status: int, elapsed: float, request_id: str | None) -> str:
-    text = f"HTTP {status} in {elapsed * 1000:.0f} ms"
-    return text + (f" · request {request_id}" if request_id else "")
