@@ -40,6 +40,19 @@ def _rich_saw_broken_pipe() -> bool:
     return console.out.cache_info().currsize > 0 and console.out().quiet
 
 
+def _interrupted(exc: BaseException) -> bool:
+    # Ctrl-C can come out wrapped: before 3.12, Python turns it into a
+    # RuntimeError when it lands while a module builds a class (__set_name__).
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     from powsoo_cli import completing
     from powsoo_cli.command_table import command_in
@@ -89,8 +102,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _silence_stdout()
         code = BROKEN_PIPE_EXIT
     except Exception as exc:  # the last line of defence: never a bare traceback
-        runtime.report_unexpected(exc)
-        code = ExitCode.PROBLEM
+        if _interrupted(exc):
+            code = ExitCode.INTERRUPTED
+        else:
+            runtime.report_unexpected(exc)
+            code = ExitCode.PROBLEM
 
     try:
         sys.stdout.flush()

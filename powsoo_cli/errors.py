@@ -8,6 +8,9 @@
         └── StreamStalled       an open stream went silent for too long
 
 Every message is already redacted: no token can travel inside an exception.
+It is also one line of plain text: control characters, from a server's error
+body or a user's file, are shown escaped, so they cannot break the line or
+drive the terminal.
 """
 
 from __future__ import annotations
@@ -17,6 +20,19 @@ from collections.abc import Mapping
 from powsoo_cli.exit_codes import ExitCode
 from powsoo_cli.redact import redact
 
+# C0 and C1 controls, DEL and the Unicode line and paragraph separators,
+# written as escapes: \x1b starts terminal commands, and str.splitlines()
+# breaks lines on \x1c-\x1e and \x85 as well as on \n.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))} | {
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def one_line(text: str) -> str:
+    """``text`` redacted, with every control character escaped."""
+    return redact(text).translate(_CONTROLS)
+
 
 class PowsooError(Exception):
     """Base class: a one-line message, an optional hint and an exit code."""
@@ -24,8 +40,17 @@ class PowsooError(Exception):
     exit_code: int = ExitCode.PROBLEM
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(redact(message))
-        self.hint = redact(hint) if hint else None
+        super().__init__(one_line(message))
+        self.hint = hint
+
+    @property
+    def hint(self) -> str | None:
+        return self._hint
+
+    @hint.setter
+    def hint(self, value: str | None) -> None:
+        # Commands add hints later, often naming what the user typed.
+        self._hint = one_line(value) if value else None
 
     @property
     def message(self) -> str:
@@ -55,10 +80,10 @@ class ApiError(PowsooError):
         self.code = code
         # The answer's headers, for checks that read CORS or Date on errors.
         self.headers = headers
-        self.api_message = redact(message)
+        self.api_message = one_line(message)
         self.request_id = request_id
-        label = code or f"HTTP {status}"
-        text = f"{label} (HTTP {status}): {self.api_message}"
+        text = f"{code} (HTTP {status})" if code else f"HTTP {status}"
+        text += f": {self.api_message}"
         if request_id:
             text += f" [request {request_id}]"
         super().__init__(text, hint=hint)

@@ -170,7 +170,10 @@ def report_usage(exc: Exception) -> None:
     text = format_message() if callable(format_message) else str(exc)
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else console.PROGRAM
-    console.error_line(f"{text.rstrip('.')}.", f"see '{command} --help' for the usage")
+    # The parser quotes what it refused, which may be a token put in the wrong place.
+    console.error_line(
+        redact(f"{text.rstrip('.')}."), f"see '{command} --help' for the usage"
+    )
 
 
 def report_unexpected(exc: BaseException) -> None:

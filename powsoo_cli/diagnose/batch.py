@@ -30,6 +30,7 @@ _COLUMNS = ("widget", "origin", "page")
 ResultT = TypeVar("ResultT")
 # How long an interrupted batch waits for diagnoses in flight to let go.
 GRACE_SECONDS = 1.5
+SIGNAL_CHECK_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,9 @@ def run_all(
     pool = ThreadPoolExecutor(max(1, concurrency), "powsoo-widget")
     futures = [pool.submit(work, entry) for entry in entries]
     try:
+        # Short waits: a blocked main thread would not run the Ctrl-C handler.
+        while wait(futures, timeout=SIGNAL_CHECK_SECONDS).not_done:
+            pass
         found = [future.result() for future in futures]
     except BaseException:
         if cancelled is not None:

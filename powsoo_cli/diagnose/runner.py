@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 WORKERS = 8
 # How long an interrupted run waits for its checks to let go.
 GRACE_SECONDS = 1.0
+SIGNAL_CHECK_SECONDS = 0.1
 
 
 def plan(target: Target) -> list[Check]:
@@ -137,7 +138,10 @@ def run_checks(run: Run, checks: list[Check]) -> list[CheckResult]:
                     del pending[check.id]
             if not running:  # a cycle; cannot happen with plan()
                 raise RuntimeError(f"checks wait on each other: {sorted(pending)}")
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            # Short waits: a blocked main thread would not run the Ctrl-C handler.
+            finished, _ = wait(
+                running, timeout=SIGNAL_CHECK_SECONDS, return_when=FIRST_COMPLETED
+            )
             for future in finished:
                 check = running.pop(future)
                 run.results[check.id] = future.result()

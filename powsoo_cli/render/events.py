@@ -297,9 +297,11 @@ class _LineWriter:
 
     def flush(self) -> None:
         if self._lines:
-            self._lines.append("")
-            self._stream.write("\n".join(self._lines))
+            # Taken off the list before writing: Ctrl-C landing right after
+            # the write must not make `close` write the same lines again.
+            text = "\n".join(self._lines) + "\n"
             self._lines.clear()
+            self._stream.write(text)
             self._stream.flush()
 
     def message(self, text: str, style: str | None = None) -> None:

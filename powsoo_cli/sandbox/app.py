@@ -25,7 +25,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from powsoo_cli.models import Card, ResultRequest, ShowCardRequest, VoiceTokenRequest
 from powsoo_cli.origins import match_origin
 from powsoo_cli.sandbox.fixtures import DEMO_WIDGETS
-from powsoo_cli.sandbox.state import HeldCall, SandboxConfig, SandboxState, Session
+from powsoo_cli.sandbox.state import (
+    HeldCall,
+    SandboxConfig,
+    SandboxState,
+    Session,
+    ShuttingDown,
+)
 
 log = logging.getLogger("powsoo.sandbox")
 
@@ -243,6 +249,10 @@ async def show_card(request: Request) -> Response:
         raise SandboxError(
             504, "widget_timeout", "The widget did not answer in time."
         ) from None
+    except ShuttingDown:
+        raise SandboxError(
+            503, "server_error", "The sandbox is shutting down."
+        ) from None
     finally:
         state.held.pop(tool_call_id, None)
     return JSONResponse({"result": json.dumps(result, separators=(",", ":"))})
@@ -355,7 +365,9 @@ def log_line(
     )
 
 
-def create_app(config: SandboxConfig | None = None) -> ASGIApp:
+def create_app(
+    config: SandboxConfig | None = None, *, state: SandboxState | None = None
+) -> ASGIApp:
     routes = [
         Route("/v1/embed/{widget_id}/config", embed_config, methods=["GET"]),
         Route("/v1/voice-tokens", voice_tokens, methods=["POST"]),
@@ -366,5 +378,5 @@ def create_app(config: SandboxConfig | None = None) -> ASGIApp:
         Route("/{path:path}", not_found),
     ]
     app = Starlette(routes=routes, exception_handlers={SandboxError: error_response})
-    app.state.sandbox = SandboxState(config or SandboxConfig())
+    app.state.sandbox = state or SandboxState(config or SandboxConfig())
     return RequestContext(app)

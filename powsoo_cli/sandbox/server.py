@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from powsoo_cli.sandbox.app import create_app
-from powsoo_cli.sandbox.state import SandboxConfig
+from powsoo_cli.sandbox.state import SandboxConfig, SandboxState
 
 STARTUP_TIMEOUT = 10.0
 
@@ -30,9 +30,23 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, ending open streams and held webhooks as it stops: left open,
+    they would hold the stop up, then be cancelled with a logged traceback."""
+
+    def __init__(self, config: uvicorn.Config, state: SandboxState) -> None:
+        super().__init__(config)
+        self.sandbox_state = state
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.sandbox_state.close_all()
+        await super().shutdown(sockets)
+
+
 def _server(config: SandboxConfig, log_level: str) -> uvicorn.Server:
+    state = SandboxState(config)
     uvicorn_config = uvicorn.Config(
-        create_app(config),
+        create_app(config, state=state),
         log_level=log_level,
         # uvicorn's access log would print query strings, which may hold tokens.
         access_log=False,
@@ -40,7 +54,7 @@ def _server(config: SandboxConfig, log_level: str) -> uvicorn.Server:
         timeout_graceful_shutdown=1,
         log_config=None,
     )
-    return uvicorn.Server(uvicorn_config)
+    return _Server(uvicorn_config, state)
 
 
 @dataclass

@@ -40,6 +40,10 @@ class Subscriber:
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
 
 
+class ShuttingDown(Exception):
+    """Answers a held webhook when the sandbox stops before the widget does."""
+
+
 @dataclass
 class HeldCall:
     call_id: str
@@ -82,3 +86,11 @@ class SandboxState:
     def unsubscribe(self, call_id: str, subscriber: Subscriber) -> None:
         if self.subscribers.get(call_id) is subscriber:
             del self.subscribers[call_id]
+
+    def close_all(self) -> None:
+        """End every open stream and held webhook, so that a stop is prompt."""
+        for subscriber in self.subscribers.values():
+            subscriber.queue.put_nowait(None)
+        for held in self.held.values():
+            if not held.answer.done():
+                held.answer.set_exception(ShuttingDown())
