@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 
 WIDGET_ID = re.compile(r"wid_[A-Za-z0-9]+")
+# Every wait must end: a day is longer than any call or hold can last.
+LONGEST_WAIT = 86_400.0
 
 
 def check_widget_id(value: str | None) -> str | None:

@@ -535,14 +535,7 @@ DIAGNOSE_FAULTS = [
     pytest.param(HOLD, ExitCode.UNREACHABLE, id="no answer"),
     pytest.param(CLOSE, ExitCode.UNREACHABLE, id="closed before any answer"),
     pytest.param(
-        json_response(200, ENVELOPE),
-        ExitCode.PROBLEM,
-        id="an error envelope on a 200",
-        marks=pytest.mark.xfail(
-            reason="diagnose counts an ApiError with a 2xx status as a pass, then "
-            "reads the missing token (Answer.ok in diagnose/base.py)",
-            strict=True,
-        ),
+        json_response(200, ENVELOPE), ExitCode.PROBLEM, id="an error envelope on a 200"
     ),
 ]
 

@@ -382,11 +382,6 @@ def test_a_number_out_of_range_or_not_a_number_is_refused(cli, case):
         ("diagnose", "--heartbeat-wait"),
     ],
 )
-@pytest.mark.xfail(
-    reason="no upper bound: infinity reaches threading.Timer (watch-events) or "
-    "the stream check's read timeout (diagnose); reported to their owners",
-    strict=True,
-)
 def test_an_endless_wait_is_refused_because_every_wait_must_end(cli, where, option):
     cli.refused(*COMMAND_ARGS[where], f"{option}=1e400")
 

@@ -87,3 +87,12 @@ def test_long_values_wrap_inside_a_narrow_terminal():
 
     assert all(cell_len(line) <= 40 for line in lines)
     assert "".join(lines).count("z") == 300
+
+
+def test_server_text_cannot_drive_the_terminal():
+    config = EmbedConfig(mode="a\x1b[2Jb", agent={"name": "x\x07\x9by"})
+
+    text = "\n".join(render(config_view("wid_a", "https://a.example", config), 80))
+
+    assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
+    assert "a\\x1b[2Jb" in text

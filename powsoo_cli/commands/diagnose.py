@@ -9,7 +9,12 @@ import typer
 
 from powsoo_cli.commands.common import options, require_origin
 from powsoo_cli.errors import UsageError
-from powsoo_cli.params import OriginOpt, check_widget_id, complete_demo_widget
+from powsoo_cli.params import (
+    LONGEST_WAIT,
+    OriginOpt,
+    check_widget_id,
+    complete_demo_widget,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -146,6 +151,7 @@ def command(
             "--heartbeat-wait",
             metavar="S",
             min=0,
+            max=LONGEST_WAIT,
             help="Seconds to wait for the first heartbeat after ready; 0 skips it.",
         ),
     ] = 20.0,
@@ -155,6 +161,7 @@ def command(
             "--ready-wait",
             metavar="S",
             min=0.01,
+            max=LONGEST_WAIT,
             help="Seconds to wait for the stream's ready event.",
         ),
     ] = 5.0,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from powsoo_cli.commands.common import options
-from powsoo_cli.params import JsonOpt
+from powsoo_cli.params import LONGEST_WAIT, JsonOpt
 
 if TYPE_CHECKING:
     from powsoo_cli.errors import ApiError
@@ -93,6 +93,7 @@ def command(
         typer.Option(
             "--wait",
             min=0.1,
+            max=LONGEST_WAIT,
             metavar="SECONDS",
             help="How long to wait for the answer, as Retell does.",
         ),

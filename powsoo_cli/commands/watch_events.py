@@ -12,6 +12,7 @@ import typer
 
 from powsoo_cli.commands.common import options
 from powsoo_cli.errors import PowsooError, UsageError
+from powsoo_cli.params import LONGEST_WAIT
 
 if TYPE_CHECKING:
     from powsoo_cli.client import PowsooClient
@@ -141,6 +142,7 @@ def command(
             "--timeout",
             metavar="SECONDS",
             min=0.001,
+            max=LONGEST_WAIT,
             help="Stop after this long; exit 1 if --until or --max-events is "
             "not met by then.",
             show_default=False,
@@ -165,6 +167,7 @@ def command(
             "--heartbeat-interval",
             metavar="SECONDS",
             min=0.001,
+            max=LONGEST_WAIT,
             help="The server's heartbeat period; three of them without data "
             "mean a dead connection (default: POWSOO_HEARTBEAT_INTERVAL, else "
             "15).",
@@ -186,6 +189,7 @@ def command(
             "--reconnect-delay",
             metavar="SECONDS",
             min=0.0,
+            max=LONGEST_WAIT,
             help="Base of the randomised backoff; doubles per failure, up to 30 s.",
         ),
     ] = 0.5,
@@ -504,13 +508,13 @@ class Prompter:
         self._echo = not _isatty(answers)
 
     def say(self, text: str) -> None:
-        from powsoo_cli.render.events import safe
+        from powsoo_cli.render import safe
 
         self._out.write(safe(text) + "\n")
         self._out.flush()
 
     def ask(self, question: str) -> str:
-        from powsoo_cli.render.events import safe
+        from powsoo_cli.render import safe
 
         self._out.write(safe(question))
         self._out.flush()

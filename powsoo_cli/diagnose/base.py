@@ -118,6 +118,8 @@ def ask(call: Callable[[], Reply[Any]]) -> Answer:
             exc.request_id,
             time.perf_counter() - started,
             exc.headers or {},
+            # An error envelope on a success status is no success.
+            failure="bad_response" if exc.status < 300 else None,
         )
     except BadResponse as exc:
         return Answer(

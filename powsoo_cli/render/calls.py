@@ -12,6 +12,7 @@ from rich.text import Text
 
 from powsoo_cli.models import EmbedConfig, VoiceToken
 from powsoo_cli.redact import shorten
+from powsoo_cli.render import safe
 
 
 def key_value_table(rows: list[tuple[str, RenderableType]]) -> Table:
@@ -29,15 +30,15 @@ def _plain(value: Any) -> Text:
     if isinstance(value, dict):
         if not value:
             return Text("{}", style="dim")
-        parts = [f"{k}={_flat(v)}" for k, v in value.items()]
+        parts = [f"{safe(str(k))}={_flat(v)}" for k, v in value.items()]
         return Text(", ".join(parts))
     return Text(_flat(value))
 
 
 def _flat(value: Any) -> str:
     if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+        return safe(value)
+    return safe(json.dumps(value, ensure_ascii=False))
 
 
 def config_view(widget_id: str, origin: str, config: EmbedConfig) -> RenderableType:
@@ -54,9 +55,9 @@ def config_view(widget_id: str, origin: str, config: EmbedConfig) -> RenderableT
         ("theme", _plain(config.theme)),
     ]
     if config.widgetId and config.widgetId != widget_id:
-        rows.insert(0, ("widgetId", Text(config.widgetId, style="yellow")))
+        rows.insert(0, ("widgetId", Text(safe(config.widgetId), style="yellow")))
     for key, value in (config.model_extra or {}).items():
-        rows.append((key, _plain(value)))
+        rows.append((safe(key), _plain(value)))
     return Group(title, key_value_table(rows))
 
 
@@ -78,12 +79,12 @@ def token_view(token: VoiceToken, *, show_secrets: bool) -> RenderableType:
 
     platform_style = "" if token.platform == "retell" else "yellow"
     rows: list[tuple[str, RenderableType]] = [
-        ("platform", Text(token.platform, style=platform_style)),
-        ("callId", Text(token.callId)),
+        ("platform", Text(safe(token.platform), style=platform_style)),
+        ("callId", Text(safe(token.callId))),
         ("expiresAt", describe_expiry(token.expiresAt)),
         ("sessionToken", secret(token.sessionToken)),
         ("accessToken", secret(token.accessToken)),
     ]
     for key, value in (token.model_extra or {}).items():
-        rows.append((key, _plain(value)))
+        rows.append((safe(key), _plain(value)))
     return key_value_table(rows)

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 
+from powsoo_cli.render import safe
 from powsoo_cli.render.calls import key_value_table
 
 STATUS_STYLES = {"confirmed": "green", "edited": "cyan", "skipped": "yellow"}
@@ -53,7 +54,7 @@ def result_view(raw: str) -> RenderableType:
 
     for key, value in data.items():
         if key not in {"status", "action", "fields", "edited"}:
-            rows.append((key, Text(_text(value), style="yellow")))
+            rows.append((safe(key), Text(_text(value), style="yellow")))
     return key_value_table(rows)
 
 
@@ -61,14 +62,14 @@ def _fields_table(fields: dict[str, Any], changed: set[Any]) -> RenderableType:
     table = key_value_table([])
     for label, value in fields.items():
         mark = Text(" (edited)", style="cyan") if label in changed else Text("")
-        table.add_row(Text(label, style=""), Text.assemble(_text(value), mark))
+        table.add_row(Text(safe(label), style=""), Text.assemble(_text(value), mark))
     return table
 
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+        return safe(value)
+    return safe(json.dumps(value, ensure_ascii=False))
 
 
 def card_summary(card: dict[str, Any]) -> str:

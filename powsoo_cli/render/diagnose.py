@@ -18,6 +18,7 @@ from rich.text import Text
 from powsoo_cli.diagnose.base import CheckResult
 from powsoo_cli.diagnose.verdict import Cause, Diagnosis
 from powsoo_cli.redact import redact
+from powsoo_cli.render import safe
 
 STATUS_LOOK = {
     "pass": ("✓ pass", "green"),
@@ -76,7 +77,8 @@ def checks_table(checks: Sequence[CheckResult]) -> Table:
             Text(check.title),
             Text(time, style="dim"),
             Text(
-                redact(check.detail), style="dim" if check.status == "skipped" else ""
+                safe(redact(check.detail)),
+                style="dim" if check.status == "skipped" else "",
             ),
         )
     return table
@@ -93,9 +95,9 @@ def _cause_lines(cause: Cause, number: int) -> list[RenderableType]:
     facts.add_column(no_wrap=True)
     facts.add_column(overflow="fold")
     for item in cause.evidence:
-        facts.add_row(Text("  ·", style="dim"), Text(redact(item), style="dim"))
+        facts.add_row(Text("  ·", style="dim"), Text(safe(redact(item)), style="dim"))
     if cause.fix:
-        facts.add_row(Text("  fix:", style="bold"), Text(redact(cause.fix)))
+        facts.add_row(Text("  fix:", style="bold"), Text(safe(redact(cause.fix))))
     return [heading, facts]
 
 

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from powsoo_cli.models import ToolCallEvent, classify_event, event_kind
+from powsoo_cli.render import safe
 from powsoo_cli.sse import SSEMessage
 
 
@@ -44,19 +45,8 @@ _STYLE_OF_KIND = {
     "unknown": "magenta",
 }
 
-# C0 and C1 control characters and DEL, shown as \xNN: a server must not be
-# able to move the cursor or retitle the terminal.
-_CONTROL_ESCAPES = {
-    code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))
-}
-
-
 # A JSON string literal, non-ASCII kept (C-accelerated in CPython).
 _quote: Callable[[str], str] = json.encoder.encode_basestring
-
-
-def safe(text: str) -> str:
-    return text.translate(_CONTROL_ESCAPES)
 
 
 def parse_data(data: str) -> Any:
