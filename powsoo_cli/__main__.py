@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     from powsoo_cli import completing
     from powsoo_cli.command_table import command_in
 
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv) or ["--help"]
     completion = completing.requested()
     selected = command_in(completing.words_before_cursor() if completion else args)
     if selected is None and "--version" in args and not completion:

@@ -39,6 +39,9 @@ VALUE_OPTIONS = frozenset(
 )
 
 
+GLOBAL_OPTIONS = VALUE_OPTIONS | {"--debug", "--version"}
+
+
 def command_in(args: Sequence[str]) -> str | None:
     """The command named in ``args``, skipping global options and their values."""
     words = iter(args)

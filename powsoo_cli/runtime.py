@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from powsoo_cli import console
+from powsoo_cli.command_table import GLOBAL_OPTIONS, VALUE_OPTIONS
 from powsoo_cli.redact import redact
 
 if TYPE_CHECKING:
@@ -58,6 +59,20 @@ class GlobalOptions:
     @property
     def settings(self) -> Settings:
         return self.loaded().settings
+
+    def command_prefix(self) -> str:
+        """``powsoo`` with the global options that pick the API, for hints."""
+        import shlex
+
+        words = ["powsoo"]
+        for flag, value in (
+            ("--env", self.env),
+            ("--base-url", self.base_url),
+            ("--profile", self.profile),
+        ):
+            if value:
+                words += [flag, shlex.quote(value)]
+        return " ".join(words)
 
 
 def print_debug_preamble(loaded: LoadedSettings) -> None:
@@ -170,10 +185,18 @@ def report_usage(exc: Exception) -> None:
     text = format_message() if callable(format_message) else str(exc)
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else console.PROGRAM
+    hint = f"see '{command} --help' for the usage"
+    option = getattr(exc, "option_name", None)
+    if option in GLOBAL_OPTIONS and command != console.PROGRAM:
+        shown = f"{option} VALUE" if option in VALUE_OPTIONS else option
+        hint = (
+            f"{option} is a global option: put it before the command, "
+            f"as in 'powsoo {shown} {command.split(' ', 1)[-1]} ...'"
+        )
+    if not text.endswith((".", "?", "!")):
+        text += "."
     # The parser quotes what it refused, which may be a token put in the wrong place.
-    console.error_line(
-        redact(f"{text.rstrip('.')}."), f"see '{command} --help' for the usage"
-    )
+    console.error_line(redact(text), hint)
 
 
 def report_unexpected(exc: BaseException) -> None:

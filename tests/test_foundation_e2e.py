@@ -75,7 +75,7 @@ def test_a_hidden_404_points_at_diagnose_with_the_same_arguments(sandbox, run_cl
     )
 
     assert result.exit_code == ExitCode.PROBLEM
-    assert "powsoo diagnose wid_demo --origin https://evil.example" in result.stderr
+    assert "diagnose wid_demo --origin https://evil.example" in result.stderr
     # The reason stays hidden, as in production.
     assert "origin_not_allowed" not in result.stderr
 
@@ -324,3 +324,33 @@ def test_config_show_names_each_source(run_cli, monkeypatch, tmp_path):
     assert settings["connect_timeout"]["source"] == "flag --connect-timeout"
     assert settings["heartbeat_interval"]["source"] == "default"
     assert "A" * 32 not in result.stdout
+
+
+def test_a_global_option_after_the_command_is_explained(run_cli):
+    result = run_cli("get-config", "wid_demo", "-o", SHOP, "--env", "sandbox")
+
+    assert result.exit_code == ExitCode.USAGE
+    assert "put it before the command" in result.stderr
+    assert "'powsoo --env VALUE get-config ...'" in result.stderr
+
+
+def test_the_diagnose_hint_keeps_the_options_that_chose_the_api(sandbox, run_cli):
+    result = cli(
+        run_cli, sandbox, "get-config", "wid_demo", "-o", "https://evil.example"
+    )
+
+    assert f"powsoo --base-url {sandbox.url} diagnose wid_demo" in result.stderr
+
+
+def test_powsoo_alone_shows_the_help_and_succeeds(run_cli):
+    result = run_cli()
+
+    assert result.exit_code == ExitCode.SUCCESS
+    assert "Commands:" in result.stdout
+
+
+def test_a_suggestion_for_a_mistyped_command_is_not_double_punctuated(run_cli):
+    result = run_cli("diagnoze", "wid_demo")
+
+    assert "Did you mean 'diagnose'?" in result.stderr
+    assert "?." not in result.stderr

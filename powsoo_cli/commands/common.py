@@ -45,7 +45,7 @@ def require_origin(opts: GlobalOptions, origin: str | None) -> str:
 
 
 @contextmanager
-def diagnose_hint(widget: str, origin: str) -> Iterator[None]:
+def diagnose_hint(opts: GlobalOptions, widget: str, origin: str) -> Iterator[None]:
     """Point a hidden 404 at the command that finds its real reason."""
     from powsoo_cli.errors import ApiError
 
@@ -55,7 +55,7 @@ def diagnose_hint(widget: str, origin: str) -> Iterator[None]:
         if exc.code == "widget_unavailable" and exc.hint is None:
             exc.hint = (
                 "the API hides the reason; find it with: "
-                f"powsoo diagnose {widget} --origin {origin}"
+                f"{opts.command_prefix()} diagnose {widget} --origin {origin}"
             )
         raise
 

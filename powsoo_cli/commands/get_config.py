@@ -24,7 +24,7 @@ def command(
 
     opts = options(ctx)
     origin = require_origin(opts, origin)
-    with diagnose_hint(widget, origin), open_client(opts) as client:
+    with diagnose_hint(opts, widget, origin), open_client(opts) as client:
         reply = client.get_embed_config(widget, origin)
 
     if json_output:

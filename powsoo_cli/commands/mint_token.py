@@ -45,7 +45,7 @@ def command(
             "the plan's monthly call cap"
         )
 
-    with diagnose_hint(widget, origin), open_client(opts) as client:
+    with diagnose_hint(opts, widget, origin), open_client(opts) as client:
         reply = client.mint_voice_token(widget, origin)
         base_url = client.base_url
 
