@@ -136,9 +136,10 @@ _ENTRIES: tuple[ErrorInfo, ...] = (
             "(staging vs production, or a local setup).",
         ),
         fix=(
-            "Copy the wid_ id from the dashboard (Widgets → [widget]) and check that "
-            "the base URL matches that widget's environment: https://api.powsoo.com "
-            "for production, https://api-staging.powsoo.com for staging."
+            "Copy the widget's wid_ id from the dashboard's Widgets list and check "
+            "that the base URL matches that widget's environment: "
+            "https://api.powsoo.com for production, https://api-staging.powsoo.com "
+            "for staging."
         ),
         visible=False,
         exit_code=_EXIT_API_ERROR,
@@ -193,7 +194,8 @@ _ENTRIES: tuple[ErrorInfo, ...] = (
         fix=(
             "Reconnect the platform account under Voice platforms → [account] → "
             "Reconnect so the key is encrypted again with the current secret. "
-            "Locally, set VOICE_PLATFORM_KEY_SECRET in .env to the Supabase secret."
+            "If you run the Powsoo API yourself, its VOICE_PLATFORM_KEY_SECRET "
+            "must be the secret the key was stored with."
         ),
         visible=False,
         exit_code=_EXIT_API_ERROR,

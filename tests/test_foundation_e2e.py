@@ -318,9 +318,10 @@ def test_config_show_names_each_source(run_cli, monkeypatch, tmp_path):
         "source": f"file {config_dir / 'config.toml'} [profiles.stage]",
     }
     assert settings["read_timeout"] == {
-        "value": "7.0",
+        "value": 7.0,
         "source": "env POWSOO_READ_TIMEOUT",
     }
+    assert settings["base_url"] == {"value": None, "source": "default"}
     assert settings["connect_timeout"]["source"] == "flag --connect-timeout"
     assert settings["heartbeat_interval"]["source"] == "default"
     assert "A" * 32 not in result.stdout

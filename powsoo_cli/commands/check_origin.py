@@ -32,12 +32,10 @@ def command(
 
     Example: powsoo check-origin https://www.shop.example -a shop.example
     """
-    from dataclasses import asdict
-
     from powsoo_cli import console
     from powsoo_cli.errors import UsageError
     from powsoo_cli.origins import OriginError, match_origin, parse_entry
-    from powsoo_cli.render.origins import match_view
+    from powsoo_cli.render.origins import match_json, match_view
 
     for entry in allowed:
         try:
@@ -47,7 +45,7 @@ def command(
 
     result = match_origin(origin, allowed)
     if json_output:
-        console.print_json(asdict(result))
+        console.print_json(match_json(result))
     else:
         console.out().print(match_view(result))
     if not result.allowed:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from powsoo_cli.commands.common import options
+
+if TYPE_CHECKING:
+    from powsoo_cli.settings import LoadedSettings
 
 
 def command(
@@ -35,8 +38,8 @@ def command(
                 "profile": loaded.profile,
                 "apiBaseUrl": base,
                 "settings": {
-                    name: {"value": value, "source": loaded.sources[name]}
-                    for name, value in rows
+                    name: {"value": json_value(loaded, name), "source": source}
+                    for name, source in loaded.sources.items()
                 },
             }
         )
@@ -62,3 +65,15 @@ def command(
             ]
         )
     )
+
+
+def json_value(loaded: LoadedSettings, name: str) -> object:
+    """A setting as JSON: numbers stay numbers, unset is null, secrets short."""
+    from pydantic import SecretStr
+
+    from powsoo_cli.redact import shorten
+
+    value = getattr(loaded.settings, name)
+    if isinstance(value, SecretStr):
+        return shorten(value.get_secret_value())
+    return value
