@@ -33,6 +33,7 @@ def global_options(
         str | None,
         typer.Option(
             "--env",
+            metavar="ENV",
             help="production, staging or sandbox (default: POWSOO_ENV, "
             "else production).",
             show_default=False,
@@ -41,24 +42,39 @@ def global_options(
     base_url: Annotated[
         str | None,
         typer.Option(
-            "--base-url", help="Talk to this API instead.", show_default=False
+            "--base-url",
+            metavar="URL",
+            help="Talk to this API instead.",
+            show_default=False,
         ),
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", help="Use this profile of the config file."),
+        typer.Option(
+            "--profile", metavar="NAME", help="Use this profile of the config file."
+        ),
     ] = None,
     request_id: Annotated[
         str | None,
-        typer.Option("--request-id", help="Send this x-request-id on every request."),
+        typer.Option(
+            "--request-id",
+            metavar="ID",
+            help="Send this x-request-id on every request.",
+        ),
     ] = None,
     connect_timeout: Annotated[
         float | None,
-        typer.Option("--connect-timeout", help="Seconds to wait for a connection."),
+        typer.Option(
+            "--connect-timeout",
+            metavar="SECONDS",
+            help="Seconds to wait for a connection.",
+        ),
     ] = None,
     read_timeout: Annotated[
         float | None,
-        typer.Option("--read-timeout", help="Seconds to wait for an answer."),
+        typer.Option(
+            "--read-timeout", metavar="SECONDS", help="Seconds to wait for an answer."
+        ),
     ] = None,
     debug: Annotated[
         bool,

@@ -58,6 +58,7 @@ OriginOpt = Annotated[
     typer.Option(
         "--origin",
         "-o",
+        metavar="ORIGIN",
         help="The page origin to present, scheme://host[:port] "
         "(default: POWSOO_ORIGIN or the config file).",
         callback=check_origin,

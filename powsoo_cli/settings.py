@@ -160,7 +160,8 @@ def load_settings(
         name = str(first["loc"][0]) if first["loc"] else "?"
         where = sources.get(name, "default")
         raise UsageError(
-            f"invalid setting {name} (from {where}): {first['msg']}"
+            f"invalid setting {name} (from {where}): {first['msg']}",
+            hint="'powsoo config show' lists every setting and where it comes from",
         ) from None
 
     for name in Settings.model_fields:
