@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import secrets
-import socket
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +23,14 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from powsoo_cli.errors import ApiError, BadResponse, TransportError, UsageError
+from powsoo_cli.failures import (
+    BASE_URL_HINT,
+    describe_not_json,
+    describe_validation,
+    excerpt,
+    parse_error_body,
+    translate_transport_error,
+)
 from powsoo_cli.models import (
     EmbedConfig,
     ResultRequest,
@@ -33,6 +38,7 @@ from powsoo_cli.models import (
     VoiceToken,
     VoiceTokenRequest,
 )
+from powsoo_cli.network import loopback_bypass, verify_context
 from powsoo_cli.redact import redact, register_secret
 
 TOKEN_HEADER = "x-powsoo-session-token"
@@ -40,7 +46,6 @@ REQUEST_ID_HEADER = "x-request-id"
 SHOW_CARD_TOOL = "powsoo_show_card"
 # Powsoo answers a held webhook within 110 s (§7); Retell itself waits 120 s.
 WEBHOOK_WAIT_SECONDS = 120.0
-BASE_URL_HINT = "a base URL looks like https://api.powsoo.com"
 # The longest wait a request may be given. A socket timeout overflows not far
 # beyond, and no answer is worth waiting a day for.
 MAX_TIMEOUT_SECONDS = 86400.0
@@ -75,199 +80,6 @@ def user_agent() -> str:
     from powsoo_cli.version import version
 
     return f"powsoo-cli/{version()} httpx/{httpx.__version__}"
-
-
-@dataclass(frozen=True)
-class ErrorBody:
-    code: str | None
-    message: str
-    request_id: str | None
-
-
-def parse_error_body(content: bytes, content_type: str = "") -> ErrorBody:
-    """Read either documented error shape, or make sense of anything else.
-
-    Shape B is ``{"ok": false, "error": {"code", "message"}, "requestId"}``;
-    shape A is ``{"code", "message"}`` (§4.1). Proxies answer with HTML pages
-    and some failures come with no body at all.
-    """
-    text = content.decode("utf-8", errors="replace").strip()
-    if not text:
-        return ErrorBody(None, "the answer had an empty body", None)
-
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-
-    if isinstance(data, dict):
-        error = data.get("error")
-        request_id = data.get("requestId")
-        request_id = request_id if isinstance(request_id, str) else None
-        if isinstance(error, dict):
-            code = error.get("code")
-            message = error.get("message")
-        else:
-            code = data.get("code")
-            message = data.get("message") or (error if isinstance(error, str) else None)
-        return ErrorBody(
-            code if isinstance(code, str) and code else None,
-            message if isinstance(message, str) and message else "no message given",
-            request_id,
-        )
-
-    if "html" in content_type.lower() or text.lower().startswith(
-        ("<!doctype", "<html")
-    ):
-        return ErrorBody(None, _describe_html(text), None)
-    return ErrorBody(None, "unexpected answer: " + _excerpt(text), None)
-
-
-def _describe_html(text: str) -> str:
-    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-    what = f" titled {title.group(1).strip()!r}" if title else ""
-    return (
-        f"the answer was an HTML page{what}, not the API's JSON "
-        "(a proxy, gateway or wrong base URL is in the way)"
-    )
-
-
-def _describe_not_json(content: bytes) -> str:
-    text = content.decode("utf-8", "replace").strip()
-    if text.lower().startswith(("<!doctype", "<html")):
-        return _describe_html(text)
-    return "the body is not JSON: " + _excerpt(text)
-
-
-def _excerpt(text: str, limit: int = 120) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def translate_transport_error(exc: httpx.HTTPError, url: str) -> Exception:
-    """Map an httpx failure to our error, naming what failed and where."""
-    host = httpx.URL(url).host if url else "the API"
-    proxy = environment_proxy(url) if url else None
-    if proxy and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-        # The connection that failed was the one to the proxy, not the API.
-        cause = _root_cause(exc)
-        if not isinstance(cause, ssl.SSLError):
-            what = "timed out" if isinstance(exc, httpx.ConnectTimeout) else cause
-            return TransportError(
-                f"could not reach the proxy {proxy} on the way to {host}: "
-                f"{what or exc}",
-                kind="proxy",
-                hint=f"check HTTPS_PROXY / HTTP_PROXY, or list {host} in NO_PROXY",
-            )
-    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
-        return UsageError(
-            f"cannot use the base URL {url!r}: {exc}",
-            hint=BASE_URL_HINT,
-        )
-    if isinstance(exc, httpx.TooManyRedirects):
-        return BadResponse(f"{host} redirected too many times (a redirect loop)")
-    if isinstance(exc, httpx.DecodingError):
-        return BadResponse(f"the answer from {host} could not be decoded: {exc}")
-    if isinstance(exc, httpx.ProxyError):
-        return TransportError(
-            f"the proxy refused the connection to {host}: {exc}",
-            kind="proxy",
-            hint="check HTTPS_PROXY / NO_PROXY",
-        )
-    if isinstance(exc, httpx.ConnectTimeout):
-        return TransportError(f"connecting to {host} timed out", kind="timeout")
-    if isinstance(exc, httpx.TimeoutException):
-        return TransportError(f"{host} did not answer in time", kind="timeout")
-    if isinstance(exc, httpx.ConnectError):
-        cause = _root_cause(exc)
-        if isinstance(cause, socket.gaierror):
-            return TransportError(
-                f"the name {host} could not be resolved",
-                kind="dns",
-                hint="check the host name, your DNS and --env/--base-url",
-            )
-        if isinstance(cause, ssl.SSLError) or "SSL" in str(exc):
-            return TransportError(
-                f"TLS with {host} failed: {cause or exc}",
-                kind="tls",
-                hint="a corporate proxy may need its CA in SSL_CERT_FILE",
-            )
-        return TransportError(
-            f"could not connect to {host}: {cause or exc}", kind="connect"
-        )
-    return TransportError(
-        f"the connection to {host} broke: {exc or type(exc).__name__}",
-        kind="protocol",
-    )
-
-
-def verify_context() -> ssl.SSLContext | bool:
-    """What to trust: SSL_CERT_FILE / SSL_CERT_DIR if set, else the OS store.
-
-    ``True`` lets httpx load the variables itself (it reads them because
-    ``trust_env`` is on). Otherwise the operating system's trust store is
-    used, as a browser would, so a CA that IT installed is trusted too;
-    certifi's bundle alone would refuse it.
-    """
-    if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
-        return True
-    import truststore
-
-    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-
-
-def environment_proxy(url: str) -> str | None:
-    """The proxy that the environment sets for ``url``, without credentials;
-    None when there is none or NO_PROXY exempts the host.
-
-    Follows httpx's reading of NO_PROXY, `loopback_bypass` included, so that
-    an error can name the hop that really failed.
-    """
-    from urllib.request import getproxies
-
-    target = httpx.URL(url)
-    proxies = getproxies()
-    proxy = proxies.get(target.scheme) or proxies.get("all")
-    if not proxy:
-        return None
-    host = target.host.lower()
-    for entry in (item.strip().lower() for item in proxies.get("no", "").split(",")):
-        if entry == "*" or entry == host:
-            return None
-        if entry == "localhost" and host in ("127.0.0.1", "::1"):
-            return None
-        if entry and "://" not in entry and host.endswith("." + entry.lstrip(".")):
-            return None
-    try:
-        shown = httpx.URL(proxy if "://" in proxy else f"http://{proxy}")
-    except httpx.InvalidURL:
-        return "(unreadable)"
-    port = f":{shown.port}" if shown.port else ""
-    return f"{shown.scheme}://{shown.host}{port}"
-
-
-def loopback_bypass() -> dict[str, httpx.BaseTransport | None]:
-    """Mounts that keep 127.0.0.1 and [::1] off the proxy when NO_PROXY
-    lists ``localhost``.
-
-    httpx matches NO_PROXY entries by name, so ``localhost`` alone would
-    still send a sandbox at http://127.0.0.1:PORT through the proxy, which
-    cannot reach this machine's loopback. A ``None`` mount means: no proxy.
-    """
-    from urllib.request import getproxies
-
-    # The same source httpx reads, so both agree on the variables.
-    entries = getproxies().get("no", "").split(",")
-    if "localhost" not in {entry.strip().lower() for entry in entries}:
-        return {}
-    return {"all://127.0.0.1": None, "all://[::1]": None}
-
-
-def _root_cause(exc: BaseException) -> BaseException | None:
-    seen = exc.__cause__ or exc.__context__
-    while seen is not None and (seen.__cause__ or seen.__context__) is not None:
-        seen = seen.__cause__ or seen.__context__
-    return seen
 
 
 class PowsooClient:
@@ -555,7 +367,7 @@ class PowsooClient:
             data = json.loads(response.content)
         except ValueError:
             raise BadResponse(
-                f"HTTP {response.status_code}: " + _describe_not_json(response.content),
+                f"HTTP {response.status_code}: " + describe_not_json(response.content),
                 request_id=request_id,
             ) from None
 
@@ -573,7 +385,7 @@ class PowsooClient:
             kind = "an array" if isinstance(data, list) else "a single value"
             raise BadResponse(
                 f"HTTP {response.status_code} came with {kind} where a JSON "
-                "object was expected: " + _excerpt(response.text),
+                "object was expected: " + excerpt(response.text),
                 request_id=request_id,
             )
         try:
@@ -581,7 +393,7 @@ class PowsooClient:
         except ValidationError as exc:
             raise BadResponse(
                 f"HTTP {response.status_code} came with a body we cannot use: "
-                + _describe_validation(exc),
+                + describe_validation(exc),
                 request_id=request_id,
             ) from None
         return Reply(body, response.status_code, request_id, elapsed, response.headers)
@@ -596,7 +408,7 @@ class PowsooClient:
             data = json.loads(content)
         except ValueError:
             raise BadResponse(
-                f"HTTP {response.status_code}: {_describe_not_json(content)}",
+                f"HTTP {response.status_code}: {describe_not_json(content)}",
                 request_id=_request_id(response),
                 hint="something other than the Powsoo API may have answered, so "
                 "the result may not have arrived; check --base-url and any proxy",
@@ -681,12 +493,3 @@ def _request_id(response: httpx.Response) -> str | None:
     echoed: str | None = response.headers.get(REQUEST_ID_HEADER)
     sent: str | None = response.request.headers.get(REQUEST_ID_HEADER)
     return echoed or sent
-
-
-def _describe_validation(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        parts.append(f"{where}: {error['msg']}")
-    more = len(exc.errors()) - 3
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

@@ -9,9 +9,10 @@ import ssl
 import httpx
 import pytest
 
-from powsoo_cli.client import PowsooClient, parse_error_body
+from powsoo_cli.client import PowsooClient
 from powsoo_cli.errors import ApiError, BadResponse, TransportError, UsageError
 from powsoo_cli.exit_codes import ExitCode
+from powsoo_cli.failures import parse_error_body
 
 
 def test_shape_b_error_body_gives_code_message_and_request_id():

@@ -21,10 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from powsoo_cli.client import PowsooClient, verify_context
+from powsoo_cli.client import PowsooClient
 from powsoo_cli.errors import UsageError
 from powsoo_cli.exit_codes import ExitCode
 from powsoo_cli.models import CardResult, ResultRequest
+from powsoo_cli.network import verify_context
 from powsoo_cli.stream import STALL_FACTOR, EventReader
 from tests.badserver import (
     HOLD,
