@@ -303,6 +303,7 @@ def command(
                 connect_timeout=settings.connect_timeout,
                 read_timeout=settings.read_timeout,
                 cancelled=cancelled,
+                concurrent_checks=False,
             )
 
         diagnoses = batch.run_all(entries, one, concurrency, cancelled)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,36 @@ def _time_connection(
     return steps
 
 
+# Name lookup and connect, timed once per API and process: a fleet run asks
+# the same API about hundreds of widgets, and the answer cannot differ.
+_timings: dict[tuple[str, int, str], tuple[list[str], list[str]]] = {}
+_timings_lock = threading.Lock()
+
+
+def _connection_steps(
+    host: str, port: int, scheme: str, run: Run
+) -> tuple[list[str], list[str]]:
+    """The timed steps to ``host``, and what failed on the way, if anything."""
+    key = (host, port, scheme)
+    with _timings_lock:
+        if key not in _timings:
+            _timings[key] = _measure(host, port, scheme, run.connect_timeout)
+        steps, failure = _timings[key]
+    return list(steps), list(failure)
+
+
+def _measure(
+    host: str, port: int, scheme: str, timeout: float
+) -> tuple[list[str], list[str]]:
+    try:
+        address, lookup = _resolve(host, port, timeout)
+        steps = [f"name lookup {_ms(lookup)} ({address[1][0]})"]
+        steps += _time_connection(address, host, scheme == "https", timeout)
+    except (OSError, FutureTimeout, IndexError) as exc:
+        return [], [f"direct connection: {exc or type(exc).__name__}"]
+    return steps, []
+
+
 def check(run: Run) -> CheckResult:
     started = time.perf_counter()
     url = httpx.URL(run.api_base_url)
@@ -87,14 +118,9 @@ def check(run: Run) -> CheckResult:
     if _through_proxy(url):
         steps.append("through the configured proxy")
     else:
-        try:
-            address, lookup = _resolve(host, port, run.connect_timeout)
-            steps.append(f"name lookup {_ms(lookup)} ({address[1][0]})")
-            steps += _time_connection(
-                address, host, url.scheme == "https", run.connect_timeout
-            )
-        except (OSError, FutureTimeout, IndexError) as exc:
-            notes.append(f"direct connection: {exc or type(exc).__name__}")
+        timed, failure = _connection_steps(host, port, url.scheme, run)
+        steps += timed
+        notes += failure
 
     probe: Answer = ask(
         lambda: run.client.get_embed_config(run.target.widget, LOCALHOST)
