@@ -105,22 +105,27 @@ class Answer:
         return text
 
 
+def refused(exc: ApiError, elapsed: float) -> Answer:
+    """The answer behind an `ApiError`."""
+    return Answer(
+        exc.status,
+        exc.code,
+        exc.api_message,
+        exc.request_id,
+        elapsed,
+        exc.headers or {},
+        # An error envelope on a success status is no success.
+        failure="bad_response" if exc.status < 300 else None,
+    )
+
+
 def ask(call: Callable[[], Reply[Any]]) -> Answer:
     """Run one client call and keep its answer, good or bad."""
     started = time.perf_counter()
     try:
         reply = call()
     except ApiError as exc:
-        return Answer(
-            exc.status,
-            exc.code,
-            exc.api_message,
-            exc.request_id,
-            time.perf_counter() - started,
-            exc.headers or {},
-            # An error envelope on a success status is no success.
-            failure="bad_response" if exc.status < 300 else None,
-        )
+        return refused(exc, time.perf_counter() - started)
     except BadResponse as exc:
         return Answer(
             None,

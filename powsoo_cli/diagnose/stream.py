@@ -19,7 +19,14 @@ from typing import Any
 
 import httpx
 
-from powsoo_cli.diagnose.base import Answer, CheckResult, Run, result, skipped
+from powsoo_cli.diagnose.base import (
+    Answer,
+    CheckResult,
+    Run,
+    refused,
+    result,
+    skipped,
+)
 from powsoo_cli.errors import ApiError, BadResponse, TransportError
 from powsoo_cli.models import classify_event, event_kind
 from powsoo_cli.sse import SSEDecoder
@@ -155,14 +162,7 @@ def check(run: Run) -> CheckResult:
                 _interrupt(response)
                 reader.join(timeout=1.0)
     except ApiError as exc:
-        answer = Answer(
-            exc.status,
-            exc.code,
-            exc.api_message,
-            exc.request_id,
-            time.perf_counter() - started,
-            exc.headers or {},
-        )
+        answer = refused(exc, time.perf_counter() - started)
         run.answers["stream"] = answer
         return _refused(answer, token.callId)
     except (BadResponse, TransportError) as exc:
