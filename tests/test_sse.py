@@ -546,3 +546,41 @@ def test_arbitrary_bytes_in_any_chunking_match_a_literal_spec_reading(
     decoder = SSEDecoder()
     got = decode(split_at(raw, cuts), decoder)
     assert (got, decoder.last_event_id, decoder.retry_ms) == _reference(raw)
+
+
+# Why this decoder exists: httpx-sse, which the project would otherwise use,
+# departs from the standard on streams like these. If a release of it stops
+# departing, these tests say so, and the decoder can be reconsidered.
+
+
+def _httpx_sse_events(raw: bytes) -> list[tuple[str, str, str]]:
+    import httpx
+    import httpx_sse
+
+    response = httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, content=raw
+    )
+    source = httpx_sse.EventSource(response)
+    return [(event.event, event.data, event.id) for event in source.iter_sse()]
+
+
+def _our_events(raw: bytes) -> list[tuple[str, str, str]]:
+    return [(m.event, m.data, m.id) for m in iter_messages([raw])]
+
+
+def test_httpx_sse_loses_the_first_event_after_a_bom_and_we_do_not():
+    raw = b"\xef\xbb\xbfdata: a\n\n"
+
+    assert _httpx_sse_events(raw) == []
+    assert _our_events(raw) == [("message", "a", "")]
+
+
+def test_httpx_sse_dispatches_blocks_without_data_and_we_do_not():
+    raw = b"id: 1\n\n: heartbeat\n\ndata: x\n\n"
+
+    assert _httpx_sse_events(raw) == [
+        ("message", "", "1"),
+        ("message", "", "1"),
+        ("message", "x", "1"),
+    ]
+    assert _our_events(raw) == [("message", "x", "1")]
