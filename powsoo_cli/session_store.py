@@ -7,6 +7,7 @@ in ``$XDG_STATE_HOME/powsoo`` or ``~/.local/state/powsoo``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -43,8 +44,12 @@ def save(session: SavedSession) -> Path:
     path = folder / FILE_NAME
     temporary = path.with_suffix(".tmp")
 
-    # Created 0600 from the start: never world-readable, not even briefly.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Created 0600 from the start: never world-readable, not even briefly;
+    # a fresh file, never through a leftover or a symlink at that name.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(asdict(session), handle)
     os.chmod(temporary, 0o600)
@@ -56,6 +61,10 @@ def load() -> SavedSession | None:
     """The saved session, or None when there is none or it is unreadable."""
     try:
         data = json.loads(state_file().read_text(encoding="utf-8"))
-        return SavedSession(**data)
+        session = SavedSession(**data)
     except (OSError, ValueError, TypeError):
         return None
+    # A hand-edited or foreign file: every field must be text to be used.
+    if not all(isinstance(value, str) for value in asdict(session).values()):
+        return None
+    return session

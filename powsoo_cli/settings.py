@@ -98,6 +98,13 @@ def _read_config_file(path: Path, profile: str | None) -> tuple[dict[str, Any], 
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
 
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(
+            f"the config folder {path.parent} is not a folder",
+            hint="point POWSOO_CONFIG_DIR at the folder that holds config.toml",
+        )
+    if path.exists() and not path.is_file():
+        raise UsageError(f"config file {path} is not a regular file")
     if not path.is_file():
         if profile:
             raise UsageError(
@@ -111,16 +118,30 @@ def _read_config_file(path: Path, profile: str | None) -> tuple[dict[str, Any], 
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise UsageError(
+            f"config file {path} cannot be read: {exc.strerror or exc}"
+        ) from None
 
     profiles = document.pop("profiles", {})
+    if not isinstance(profiles, dict):
+        raise UsageError(
+            f"'profiles' in {path} is not a table",
+            hint="write each profile as [profiles.NAME]",
+        )
     values = dict(document)
     label = f"file {path}"
     if profile:
-        if not isinstance(profiles, dict) or profile not in profiles:
-            known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) else ""
+        if profile not in profiles:
+            known = ", ".join(sorted(profiles))
             raise UsageError(
                 f"profile {profile!r} is not in {path}",
                 hint=f"known profiles: {known}" if known else "add [profiles.NAME]",
+            )
+        if not isinstance(profiles[profile], dict):
+            raise UsageError(
+                f"profile {profile!r} in {path} is not a table",
+                hint=f"write it as [profiles.{profile}] with its keys below",
             )
         values.update(profiles[profile])
         label = f"file {path} [profiles.{profile}]"

@@ -481,6 +481,7 @@ def test_a_bad_fleet_line_is_a_usage_error_before_anything_is_sent(
         ("diagnose",),
         ("diagnose", "wid_demo", "--origin", SHOP, "--shard", "1/2"),
         ("diagnose", "wid_demo", "--page", "ftp://shop.example/"),
+        ("diagnose", "wid_demo", "--page", "http://[::1/unclosed"),
         ("diagnose", "wid_demo", "--from", "-"),
     ],
 )
@@ -505,3 +506,15 @@ def test_the_embedded_sandbox_heartbeats_fast_enough_for_the_default_wait(
     assert report["healthy"] is True
     assert report["sandbox"] is True
     assert statuses(report)["stream.events"] == "pass"
+
+
+def test_a_fleet_page_that_urllib_cannot_split_is_a_usage_error(run_cli, tmp_path):
+    fleet = write_fleet(tmp_path, "wid_demo https://shop.example http://[::1/x\n")
+
+    result = run_cli(
+        "--base-url", "http://127.0.0.1:9", "diagnose", "--from", str(fleet)
+    )
+
+    assert result.exit_code == ExitCode.USAGE
+    assert "is not an http(s) URL" in result.stderr
+    assert "unexpected" not in result.stderr

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from powsoo_cli.diagnose.page import MAX_PAGE_BYTES
 from powsoo_cli.exit_codes import ExitCode
 from powsoo_cli.sandbox.app import create_app
 from powsoo_cli.sandbox.server import bind_socket
@@ -264,6 +265,67 @@ def test_a_plain_http_page_off_loopback_is_an_insecure_context(run_cli, sandbox,
 
     assert report["verdict"] == "insecure_context"
     assert check(report, "page.fetch")["status"] == "warn"
+
+
+# Pages a real site should never send, served raw
+
+
+def test_an_embed_past_the_size_cap_is_reported_as_unread(run_cli, sandbox):
+    from tests.badserver import BadServer, response
+
+    padding = "<p>" + "x" * (MAX_PAGE_BYTES + 1024) + "</p>"
+    page = response(200, html(padding, EMBED, MODULE), content_type="text/html")
+
+    with BadServer(page) as server:
+        _, report = diagnose(run_cli, sandbox, "--page", f"{server.url}/big")
+
+    assert "only its first 5 MB were read" in check(report, "page.fetch")["detail"]
+    embed = check(report, "page.embed")
+    assert embed["status"] == "fail"
+    assert "only the first 5 MB of the page were read" in embed["detail"]
+
+
+def test_a_page_that_trickles_in_is_given_up_after_the_read_timeout(
+    run_cli, sandbox, monkeypatch
+):
+    from tests.badserver import BadServer, Send, response
+
+    head = response(200, content_type="text/html", length=False)
+    # Each piece comes well within the read timeout; the whole never does.
+    trickle = Send(b"<p>x</p>" * 40, size=8, pause=0.1)
+
+    monkeypatch.setenv("POWSOO_READ_TIMEOUT", "1")
+
+    with BadServer([head, trickle]) as server:
+        _, report = diagnose(run_cli, sandbox, "--page", f"{server.url}/slow")
+
+    assert report["verdict"] == "page_unreachable"
+    assert "was still loading after 1 s" in check(report, "page.fetch")["detail"]
+
+
+def test_a_page_that_is_not_html_says_so(run_cli, sandbox):
+    from tests.badserver import BadServer, json_response
+
+    with BadServer(json_response(200, {"ok": True})) as server:
+        _, report = diagnose(run_cli, sandbox, "--page", f"{server.url}/api")
+
+    assert (
+        "the page is application/json, not HTML"
+        in check(report, "page.embed")["detail"]
+    )
+
+
+def test_a_script_src_urllib_cannot_split_does_not_crash_the_checks(run_cli, sandbox):
+    from tests.badserver import BadServer, response
+
+    broken = '<script src="http://[::1/x.js"></script>'
+    page = response(200, html(broken, EMBED, MODULE), content_type="text/html")
+
+    with BadServer(page) as server:
+        _, report = diagnose(run_cli, sandbox, "--page", f"{server.url}/odd")
+
+    assert check(report, "page.embed")["status"] == "pass"
+    assert check(report, "page.csp")["status"] == "pass"
 
 
 # A proxy in front of the API that loses CORS headers

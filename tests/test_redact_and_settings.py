@@ -100,6 +100,9 @@ def test_the_sandbox_environment_without_a_base_url_means_embedded():
         ("", {"POWSOO_ENV": "prod"}, "invalid setting env (from env POWSOO_ENV)"),
         ("", {"POWSOO_READ_TIMEOUT": "-1"}, "invalid setting read_timeout"),
         ("", {"POWSOO_PROFILE": "nope"}, "profile 'nope' is not in"),
+        ("profiles = 3\n", {}, "'profiles' in"),
+        ("[profiles]\nlocal = 3\n", {"POWSOO_PROFILE": "local"}, "is not a table"),
+        ('read_timeout = "abc"\n', {}, "invalid setting read_timeout (from file"),
     ],
 )
 def test_bad_settings_are_one_clear_usage_error(config, env, message, monkeypatch):
@@ -120,3 +123,40 @@ def test_a_bad_environment_value_exits_2_from_the_cli(run_cli, monkeypatch):
 
     assert result.exit_code == 2
     assert "POWSOO_ENV" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_folder_where_the_config_file_should_be_is_a_usage_error():
+    folder = Path(os.environ["POWSOO_CONFIG_DIR"]) / "config.toml"
+    folder.mkdir(parents=True)
+
+    with pytest.raises(UsageError, match="is not a regular file"):
+        load_settings()
+
+
+def test_a_config_dir_that_is_a_file_exits_2_with_one_line(
+    run_cli, tmp_path, monkeypatch
+):
+    stray = tmp_path / "not-a-folder"
+    stray.write_text("")
+    monkeypatch.setenv("POWSOO_CONFIG_DIR", str(stray))
+
+    result = run_cli("config", "show")
+
+    assert result.exit_code == 2
+    assert "is not a folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_config_file_is_a_usage_error(monkeypatch):
+    # Tests may run as root, who reads any file: the refusal is simulated.
+    path = write_config('env = "staging"\n')
+    real_read_text = Path.read_text
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real_read_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+
+    with pytest.raises(UsageError, match="cannot be read: Permission denied"):
+        load_settings()

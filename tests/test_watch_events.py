@@ -387,6 +387,7 @@ def test_no_call_and_no_saved_session_is_a_usage_error(run_cli):
         "ftp://host/v1/sessions/c/stream",
         "https://host/v1/sessions/c/results",
         "https:///v1/sessions/c/stream",
+        "http://[::1/v1/sessions/c/stream",
     ],
 )
 def test_urls_that_are_not_stream_urls_are_refused(url):

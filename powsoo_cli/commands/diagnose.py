@@ -32,7 +32,10 @@ def _check_page(page: str | None) -> str | None:
         return None
     from urllib.parse import urlsplit
 
-    parts = urlsplit(page)
+    try:
+        parts = urlsplit(page)
+    except ValueError:  # an unclosed IPv6 bracket, say
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(
             f"--page {page!r} is not an http(s) URL",

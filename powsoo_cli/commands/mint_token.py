@@ -33,6 +33,7 @@ def command(
     Example: powsoo mint-token wid_demo --origin https://shop.example
     """
     from powsoo_cli import console, session_store
+    from powsoo_cli.errors import PowsooError
     from powsoo_cli.render import timing_line
     from powsoo_cli.runtime import open_client
 
@@ -70,16 +71,25 @@ def command(
             style="dim",
         )
         return
-    path = session_store.save(
-        session_store.SavedSession(
-            base_url=base_url,
-            widget_id=widget,
-            origin=origin,
-            call_id=token.callId,
-            session_token=token.sessionToken,
-            expires_at=token.expiresAt.isoformat(),
+    try:
+        path = session_store.save(
+            session_store.SavedSession(
+                base_url=base_url,
+                widget_id=widget,
+                origin=origin,
+                call_id=token.callId,
+                session_token=token.sessionToken,
+                expires_at=token.expiresAt.isoformat(),
+            )
         )
-    )
+    except OSError as exc:
+        # The token is printed above; failing keeps a script from following
+        # an older saved call with watch-events.
+        raise PowsooError(
+            f"the token was minted, but the session could not be saved to "
+            f"{session_store.state_dir()}: {exc.strerror or exc}",
+            hint="pass --no-save, or set POWSOO_STATE_DIR to a writable folder",
+        ) from None
     console.message(
         f"session saved to {path}; follow it with: powsoo watch-events", style="dim"
     )

@@ -41,7 +41,10 @@ class StreamUrl:
 def parse_stream_url(text: str) -> StreamUrl:
     """Split a stream URL pasted from a browser into base URL, call and token."""
     example = "https://HOST/v1/sessions/CALL_ID/stream?token=sst_…"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed IPv6 bracket, say
+        parts = urlsplit("")
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise UsageError(
             f"{text!r} is not an http(s) URL", hint=f"a stream URL looks like {example}"
@@ -566,11 +569,13 @@ def ask_result(card: Card, prompter: Prompter) -> CardResult:
 
 
 def _pick_action(card: Card, reply: str) -> CardAction | None:
+    # An action without a value cannot make a result (§8.5 needs one).
     if reply.isdigit() and 1 <= int(reply) <= len(card.actions):
-        return card.actions[int(reply) - 1]
+        picked = card.actions[int(reply) - 1]
+        return picked if picked.value else None
     for action in card.actions:
         if reply and reply.lower() in {action.value.lower(), action.label.lower()}:
-            return action
+            return action if action.value else None
     return None
 
 
@@ -643,8 +648,16 @@ def _answer(client: PowsooClient, call_id: str, session_token: str, data: Any) -
 
     from powsoo_cli import console
     from powsoo_cli.models import ResultRequest, ToolCallEvent
+    from powsoo_cli.render import safe
 
     event = ToolCallEvent.model_validate(data)
+    if not event.toolCallId or not any(a.value for a in event.card.actions):
+        # Asking would loop forever, or the result could name no card.
+        console.warn(
+            f"card {safe(event.toolCallId) or '(no toolCallId)'} has no action to "
+            "choose or no id, so it cannot be answered; no result was posted"
+        )
+        return
     prompter = Prompter(sys.stdin, sys.stderr)
     result = ask_result(event.card, prompter)
     request = ResultRequest(toolCallId=event.toolCallId, result=result)
@@ -652,9 +665,11 @@ def _answer(client: PowsooClient, call_id: str, session_token: str, data: Any) -
         client.post_result(call_id, session_token, request)
     except PowsooError as exc:
         # The card may have been withdrawn meanwhile; keep watching.
-        console.warn(f"the result for {event.toolCallId} was not accepted: {exc}")
+        console.warn(f"the result for {safe(event.toolCallId)} was not accepted: {exc}")
         return
     posted = json.dumps(
         result.model_dump(exclude_none=True), ensure_ascii=False, separators=(",", ":")
     )
-    console.message(f"posted the result for {event.toolCallId}: {posted}", style="dim")
+    console.message(
+        safe(f"posted the result for {event.toolCallId}: {posted}"), style="dim"
+    )

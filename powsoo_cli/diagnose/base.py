@@ -162,6 +162,7 @@ class PageFacts:
     headers: Mapping[str, str]
     header_lists: dict[str, list[str]]
     html: str
+    truncated: bool = False  # only the first MAX_PAGE_BYTES were read
 
 
 @dataclass

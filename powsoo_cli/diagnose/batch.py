@@ -55,7 +55,10 @@ def _check_fields(
         except OriginError as exc:
             raise UsageError(f"{where}: {exc}") from None
     if page:
-        parts = urlsplit(page)
+        try:
+            parts = urlsplit(page)
+        except ValueError:  # an unclosed IPv6 bracket, say
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"{where}: the page {page!r} is not an http(s) URL")
     if not origin and not page:

@@ -100,7 +100,10 @@ def read_embed(html: str) -> Embed:
 
 
 def is_bundle(src: str, page_url: str) -> bool:
-    parts = urlsplit(urljoin(page_url, src))
+    try:
+        parts = urlsplit(urljoin(page_url, src))
+    except ValueError:  # a malformed src, e.g. an unclosed IPv6 bracket
+        return False
     return (
         parts.scheme == "https"
         and (parts.hostname or "") == BUNDLE_HOST
@@ -148,11 +151,28 @@ def check_fetch(run: Run) -> CheckResult:
                 body += chunk
                 if len(body) > MAX_PAGE_BYTES:
                     break
+                if run.cancelled.is_set():
+                    return skipped(FETCH_ID, FETCH_TITLE, "interrupted")
+                # A page that trickles in never trips the read timeout.
+                if time.perf_counter() - started > run.read_timeout:
+                    return result(
+                        FETCH_ID,
+                        FETCH_TITLE,
+                        "fail",
+                        f"{page} was still loading after {run.read_timeout:g} s",
+                        fix="Check that the page loads quickly from this machine, "
+                        "or raise --read-timeout.",
+                        cause="page_unreachable",
+                    )
             final_url = str(response.url)
             status = response.status_code
             headers = response.headers
             hops = len(response.history)
-            html = body.decode(response.encoding or "utf-8", errors="replace")
+            # Cut at the cap exactly: what is judged must not hang on chunk sizes.
+            truncated = len(body) > MAX_PAGE_BYTES
+            html = body[:MAX_PAGE_BYTES].decode(
+                response.encoding or "utf-8", errors="replace"
+            )
     except httpx.HTTPError as exc:
         return result(
             FETCH_ID,
@@ -176,11 +196,14 @@ def check_fetch(run: Run) -> CheckResult:
         headers,
         {name: headers.get_list(name) for name in POLICY_HEADERS},
         html,
+        truncated=truncated,
     )
     if run.target.origin is None:
         run.origin = final_origin
 
     moved = f" after {hops} redirect(s) to {final_url}" if hops else ""
+    if run.page.truncated:
+        moved += f"; only its first {MAX_PAGE_BYTES // 2**20} MB were read"
     if status >= 400:
         found = result(
             FETCH_ID,
@@ -229,6 +252,11 @@ def check_embed(run: Run) -> CheckResult:
     )
 
     problems = []
+    kind = page.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind and "html" not in kind:
+        problems.append(f"the page is {kind}, not HTML")
+    if page.truncated:
+        unseen = f" (only the first {MAX_PAGE_BYTES // 2**20} MB of the page were read)"
     if not embed.widget_ids:
         problems.append("no <powsoo-voice> element" + unseen)
     elif widget not in embed.widget_ids:
