@@ -42,7 +42,8 @@ def words_before_cursor() -> list[str]:
 class _CommandNamesFirst:
     def get_completions(self, args: list[str], incomplete: str) -> list[Any]:
         if not at_command_position(args, incomplete):
-            return super().get_completions(args, incomplete)  # type: ignore[misc,no-any-return]
+            found = super().get_completions(args, incomplete)  # type: ignore[misc]
+            return list(found)
 
         from typer._click.shell_completion import CompletionItem
 

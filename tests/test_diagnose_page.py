@@ -93,7 +93,9 @@ def pages(api: str) -> dict[str, tuple[int, dict[str, str], str]]:
         "/mic-self": (
             200,
             {
-                "permissions-policy": 'geolocation=(), microphone=(self "https://x.example")'
+                "permissions-policy": (
+                    'geolocation=(), microphone=(self "https://x.example")'
+                )
             },
             html(EMBED, MODULE),
         ),
