@@ -36,16 +36,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from powsoo_cli.catalogue import lookup
+from powsoo_cli.catalogue import HIDDEN_SUB_REASONS, lookup
 from powsoo_cli.diagnose.base import CheckResult
 
 Certainty = Literal["confirmed", "likely", "possible"]
 
 HEALTHY = "healthy"
-HIDDEN_WIDGET_SIDE = (
-    "voice_platform_not_connected",
-    "retell_agent_not_configured",
-    "decryption_failed",
+# The hidden reasons left once the widget exists and the origin passes.
+HIDDEN_WIDGET_SIDE = tuple(
+    code
+    for code in HIDDEN_SUB_REASONS
+    if code not in ("widget_not_found", "origin_not_allowed")
 )
 # Checks whose failure names its own cause, in the order causes rank.
 SELF_EXPLAINED = (
